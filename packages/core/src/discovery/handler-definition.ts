@@ -1,0 +1,37 @@
+import type { HandlerKind, PayloadEncoding } from '../metadata/handler-options';
+
+/** A validated handler with every default resolved. Built once at start; read on every message. */
+export interface HandlerDefinition {
+  readonly kind: HandlerKind;
+  /** The handler's name in the NATS Service API; unique within its service. */
+  readonly name: string;
+  readonly method: string;
+  readonly subject: string;
+  /** The resolved queue group; `undefined` means broadcast. */
+  readonly queue: string | undefined;
+  readonly concurrency: number;
+  readonly maxPending: number;
+  readonly payload: PayloadEncoding;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export type ServiceClass = abstract new (...args: never[]) => object;
+
+/** A validated service: what the runtime binds. */
+export interface ServiceDefinition {
+  readonly target: ServiceClass;
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly handlers: readonly HandlerDefinition[];
+}
+
+/** App-wide defaults the explorer falls back to. */
+export interface HandlerDefaults {
+  readonly concurrency: number;
+  readonly maxPending: number;
+}
+
+export const DEFAULT_ENDPOINT_QUEUE = 'q';
+export const DEFAULT_HANDLER_LIMITS: HandlerDefaults = { concurrency: 64, maxPending: 10_000 };

@@ -1,0 +1,162 @@
+import { DefinitionError } from '../errors';
+import type { HandlerRecord, QueueGroupOption, ServiceOptions } from '../metadata/handler-options';
+import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
+import { assertConstructorMetadata } from '../metadata/reflect-guard';
+import {
+  DEFAULT_ENDPOINT_QUEUE,
+  DEFAULT_HANDLER_LIMITS,
+  type HandlerDefaults,
+  type HandlerDefinition,
+  type ServiceClass,
+  type ServiceDefinition,
+} from './handler-definition';
+import {
+  metadataProblem,
+  nameProblem,
+  positiveIntegerProblem,
+  queueGroupProblem,
+  subjectProblem,
+  versionProblem,
+} from './naming-rules';
+
+/**
+ * Turns the listed classes into frozen service definitions, validating everything a message
+ * would otherwise trip over later. Throws a `DefinitionError` naming the class, method and value.
+ */
+export function exploreServices(
+  classes: readonly unknown[],
+  defaults: HandlerDefaults = DEFAULT_HANDLER_LIMITS,
+): readonly ServiceDefinition[] {
+  if (!Array.isArray(classes) || classes.length === 0) {
+    throw new DefinitionError('no services to start: pass at least one @Service class in `services`');
+  }
+  const definitions = classes.map((c, i) => exploreService(c, i, defaults));
+  const byName = new Map<string, ServiceDefinition>();
+  for (const d of definitions) {
+    const other = byName.get(d.name);
+    if (other) {
+      throw new DefinitionError(
+        `${d.target.name} and ${other.target.name} are both named service '${d.name}': one app runs one service of a name`,
+      );
+    }
+    byName.set(d.name, d);
+  }
+  return Object.freeze(definitions);
+}
+
+function exploreService(candidate: unknown, index: number, defaults: HandlerDefaults): ServiceDefinition {
+  if (typeof candidate !== 'function') {
+    throw new DefinitionError(`services[${index}] is ${describe(candidate)}, not a class decorated with @Service`);
+  }
+  const target = candidate as ServiceClass;
+  const options = readServiceOptions(target);
+  if (!options) {
+    throw new DefinitionError(`${target.name || `services[${index}]`} is listed in services but has no @Service decorator`);
+  }
+  const where = `${target.name} (@Service '${String(options.name)}')`;
+  check(where, 'name', options.name, nameProblem(options.name));
+  const version = options.version ?? '0.0.0';
+  check(where, 'version', version, versionProblem(version));
+  check(where, 'metadata', options.metadata, metadataProblem(options.metadata));
+  if (options.queue !== undefined) check(where, 'queue', options.queue, queueGroupProblem(options.queue));
+  check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
+  check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
+  assertConstructorMetadata(target);
+
+  const serviceDefaults: HandlerDefaults = {
+    concurrency: options.concurrency ?? defaults.concurrency,
+    maxPending: options.maxPending ?? defaults.maxPending,
+  };
+  const handlers = readHandlerRecords(target).map((r) => defineHandler(target, options, r, serviceDefaults));
+  assertUnique(target, handlers);
+  return Object.freeze({
+    target,
+    name: options.name,
+    version,
+    description: options.description ?? '',
+    metadata: Object.freeze({ ...options.metadata }),
+    handlers: Object.freeze(handlers),
+  });
+}
+
+function defineHandler(
+  target: ServiceClass,
+  service: ServiceOptions,
+  record: HandlerRecord,
+  defaults: HandlerDefaults,
+): HandlerDefinition {
+  const decorator = record.kind === 'endpoint' ? '@Endpoint' : '@Subscribe';
+  const where = `${target.name}.${record.method} (${decorator} '${String(record.subject)}')`;
+  const { options } = record;
+  if (typeof (target.prototype as Record<string, unknown>)[record.method] !== 'function') {
+    throw new DefinitionError(`${where}: ${record.method} is not a method`);
+  }
+  check(where, 'subject', record.subject, subjectProblem(record.subject));
+  const name = options.name ?? record.method;
+  check(where, 'name', name, nameProblem(name));
+  if (options.queue !== undefined) check(where, 'queue', options.queue, queueGroupProblem(options.queue));
+  check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
+  check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
+  check(where, 'metadata', options.metadata, metadataProblem(options.metadata));
+  const payload = options.payload ?? 'json';
+  if (payload !== 'json' && payload !== 'raw') {
+    check(where, 'payload', payload, "payload must be 'json' or 'raw'");
+  }
+  return Object.freeze({
+    kind: record.kind,
+    name,
+    method: record.method,
+    subject: record.subject,
+    queue: resolveQueue(options.queue, service, record),
+    concurrency: options.concurrency ?? defaults.concurrency,
+    maxPending: options.maxPending ?? defaults.maxPending,
+    payload,
+    metadata: Object.freeze({ ...options.metadata }),
+  });
+}
+
+/** The one queue group rule: the handler's option, else the service's, else the kind's default. */
+function resolveQueue(own: QueueGroupOption | undefined, service: ServiceOptions, record: HandlerRecord): string | undefined {
+  const chosen = own ?? service.queue ?? (record.kind === 'endpoint' ? DEFAULT_ENDPOINT_QUEUE : service.name);
+  return chosen === false ? undefined : chosen;
+}
+
+function assertUnique(target: ServiceClass, handlers: HandlerDefinition[]): void {
+  const bindings = new Map<string, HandlerDefinition>();
+  const names = new Map<string, HandlerDefinition>();
+  for (const h of handlers) {
+    const binding = `${h.subject}\u0000${h.queue ?? ''}`;
+    const sameBinding = bindings.get(binding);
+    if (sameBinding) {
+      const queue = h.queue === undefined ? 'no queue group' : `queue group '${h.queue}'`;
+      throw new DefinitionError(
+        `${target.name}.${h.method} and ${target.name}.${sameBinding.method} both handle '${h.subject}' in ${queue}: ` +
+          'give one of them another subject or queue group',
+      );
+    }
+    bindings.set(binding, h);
+    const sameName = names.get(h.name);
+    if (sameName) {
+      throw new DefinitionError(
+        `${target.name}.${h.method} and ${target.name}.${sameName.method} share the handler name '${h.name}': set a distinct \`name\``,
+      );
+    }
+    names.set(h.name, h);
+  }
+}
+
+function check(where: string, field: string, value: unknown, problem: string | undefined): void {
+  if (problem !== undefined) {
+    throw new DefinitionError(`${where}: invalid ${field} ${describe(value)}: ${problem}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'function') return `function ${value.name}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,58 @@
+import './metadata/require-reflect';
+import { BrigadeApp } from './runtime/brigade-app';
+import type { BrigadeOptions } from './runtime/brigade-options';
+import { runApp } from './runtime/run-app';
+
+/** Starting points of a Brigade app. */
+export const Brigade = {
+  /** Starts the services; see `BrigadeApp.start`. */
+  start: (options: BrigadeOptions): Promise<BrigadeApp> => BrigadeApp.start(options),
+  /** Starts the services as a process's main program, with signal handling; see `runApp`. */
+  run: runApp,
+};
+
+export { Service } from './decorators/service.decorator';
+export { Subscribe } from './decorators/subscribe.decorator';
+export { Endpoint } from './decorators/endpoint.decorator';
+export type {
+  EndpointOptions,
+  HandlerKind,
+  HandlerOptions,
+  PayloadEncoding,
+  QueueGroupOption,
+  ServiceOptions,
+  SubscribeOptions,
+} from './metadata/handler-options';
+export { exploreServices } from './discovery/service-explorer';
+export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
+export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
+export type { BrigadeOptions } from './runtime/brigade-options';
+export { runApp } from './runtime/run-app';
+export { Bus, type GatheredReply, type PublishOptions, type RequestManyOptions, type RequestOptions } from './runtime/bus';
+export type { MessageContext, MessageHeaders } from './runtime/message-context';
+export type { HandlerStats } from './runtime/handler-stats';
+export type { Logger, LoggerSettings } from './runtime/logger';
+export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
+export type { ConnectionSettings } from './transport/connection-settings';
+export type { HeaderInit } from './transport/wire-message';
+export {
+  BadRequestError,
+  BrigadeError,
+  CodecError,
+  ConflictError,
+  ConnectionError,
+  DefinitionError,
+  ErrorCode,
+  InternalError,
+  InvalidOptionError,
+  NoRespondersError,
+  NotFoundError,
+  NotRunningError,
+  ReflectMetadataError,
+  RequestTimeoutError,
+  ServiceError,
+  ServiceStatus,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from './errors';

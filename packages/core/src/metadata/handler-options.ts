@@ -1,0 +1,70 @@
+/** What the decorators record. Discovery validates these and resolves defaults. */
+
+/** A queue group name, or `false` for no queue group: every instance gets every message. */
+export type QueueGroupOption = string | false;
+
+/** How a handler's payload is decoded. */
+export type PayloadEncoding = 'json' | 'raw';
+
+/** Options shared by `@Subscribe` and `@Endpoint`. */
+export interface HandlerOptions {
+  /**
+   * The queue group. Default: for events the service's name, for endpoints `q` (the NATS
+   * Service API default), unless `@Service({ queue })` says otherwise. `false` opts out.
+   */
+  queue?: QueueGroupOption;
+  /** How many messages this handler works on at once. Default: the service's, else 64. */
+  concurrency?: number;
+  /**
+   * How many messages may wait when `concurrency` are in flight. Past it, an endpoint replies 503
+   * and an event is dropped with a warning and counted. Default: the service's, else 10,000.
+   */
+  maxPending?: number;
+  /** `json` (default): the body is parsed as JSON; `raw`: the handler gets the bytes. */
+  payload?: PayloadEncoding;
+  /** Strings shown in the NATS Service API `INFO` response for this handler. */
+  metadata?: Record<string, string>;
+}
+
+/** Options of `@Endpoint`. */
+export interface EndpointOptions extends HandlerOptions {
+  /** The endpoint's name in the NATS Service API. Default: the method's name. */
+  name?: string;
+}
+
+/** Options of `@Subscribe`. */
+export interface SubscribeOptions extends HandlerOptions {
+  /** The handler's name in the NATS Service API. Default: the method's name. */
+  name?: string;
+}
+
+export type HandlerKind = 'endpoint' | 'event';
+
+/** One decorated method as recorded, before validation. */
+export interface HandlerRecord {
+  readonly kind: HandlerKind;
+  readonly method: string;
+  readonly subject: string;
+  readonly options: Readonly<SubscribeOptions & EndpointOptions>;
+}
+
+/** Options of `@Service`. */
+export interface ServiceOptions {
+  /** The service's name: letters, digits, `_` and `-`. Also the default queue group of its events. */
+  name: string;
+  /** SemVer version, shown to the NATS Service API. Default: `0.0.0`. */
+  version?: string;
+  /** Free text shown in `INFO`. */
+  description?: string;
+  /** Strings shown in `INFO`, `PING` and `STATS`. Keys starting with `_nats` are reserved. */
+  metadata?: Record<string, string>;
+  /**
+   * The queue group of every handler of the service that does not set its own; `false` makes
+   * them all broadcast. Default: per handler kind (events: the service's name; endpoints: `q`).
+   */
+  queue?: QueueGroupOption;
+  /** Default `concurrency` of the service's handlers. */
+  concurrency?: number;
+  /** Default `maxPending` of the service's handlers. */
+  maxPending?: number;
+}

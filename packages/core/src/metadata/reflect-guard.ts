@@ -1,0 +1,28 @@
+import type {} from 'reflect-metadata';
+import { ReflectMetadataError } from '../errors';
+
+const INSTRUCTION =
+  "add `import 'reflect-metadata';` as the first line of your entry point, before any decorated class is loaded";
+
+/** Fails fast, with the instruction, when the reflect-metadata polyfill was not imported. */
+export function assertReflectMetadata(): void {
+  if (typeof Reflect !== 'object' || typeof Reflect.getMetadata !== 'function') {
+    throw new ReflectMetadataError(`Brigade needs the reflect-metadata polyfill: ${INSTRUCTION}`);
+  }
+}
+
+/**
+ * tsyringe builds a constructor's arguments from `design:paramtypes`. A class whose constructor
+ * takes parameters but carries no such metadata was compiled without `emitDecoratorMetadata`
+ * (esbuild, tsx) or defined before reflect-metadata was loaded.
+ */
+export function assertConstructorMetadata(target: abstract new (...args: never[]) => unknown): void {
+  if (target.length === 0 || Reflect.getMetadata('design:paramtypes', target) !== undefined) {
+    return;
+  }
+  throw new ReflectMetadataError(
+    `${target.name}'s constructor takes ${target.length} parameter(s) but has no 'design:paramtypes' ` +
+      `metadata, so its dependencies cannot be injected: ${INSTRUCTION}, and compile with ` +
+      '`experimentalDecorators` and `emitDecoratorMetadata` (tsc, ts-node or SWC; esbuild and tsx do not emit it)',
+  );
+}

@@ -1,0 +1,159 @@
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
+import { positiveIntegerProblem } from '../discovery/naming-rules';
+import { exploreServices } from '../discovery/service-explorer';
+import { DefinitionError, InvalidOptionError, NotRunningError } from '../errors';
+import { assertReflectMetadata } from '../metadata/reflect-guard';
+import { NatsTransport } from '../transport/nats-transport';
+import type { BrigadeOptions } from './brigade-options';
+import { Bus } from './bus';
+import { HandlerBinding } from './handler-binding';
+import type { HandlerStats } from './handler-stats';
+import { createLogger, type Logger } from './logger';
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** A handler's definition with its live counters. */
+export interface HandlerSnapshot {
+  readonly service: string;
+  readonly handler: ServiceDefinition['handlers'][number];
+  readonly stats: Readonly<HandlerStats>;
+}
+
+/** A running set of services on one NATS connection. Made by `Brigade.start()`. */
+export class BrigadeApp {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly services: readonly ServiceDefinition[],
+    readonly bus: Bus,
+    readonly logger: Logger,
+    private readonly transport: NatsTransport,
+    private readonly bindings: readonly HandlerBinding[],
+    private readonly shutdown: AbortController,
+    private readonly graceMs: number,
+  ) {}
+
+  /**
+   * Validates the services, connects, resolves each service from the container and subscribes
+   * every handler. Resolves once every subscription is live on the server; on any failure the
+   * connection is closed and the error names what was wrong.
+   */
+  static async start(options: BrigadeOptions): Promise<BrigadeApp> {
+    assertReflectMetadata();
+    const limits = {
+      concurrency: positive(options.concurrency, 'concurrency') ?? DEFAULT_HANDLER_LIMITS.concurrency,
+      maxPending: positive(options.maxPending, 'maxPending') ?? DEFAULT_HANDLER_LIMITS.maxPending,
+    };
+    const requestTimeoutMs = positive(options.requestTimeoutMs, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const graceMs = nonNegative(options.shutdownGraceMs, 'shutdownGraceMs') ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    const services = exploreServices(options.services, limits);
+    const appName = services.map((s) => s.name).join(',');
+    const logger = createLogger(options.logger, appName);
+
+    const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
+    try {
+      const bus = new Bus(transport, requestTimeoutMs);
+      const scope = (options.container ?? rootContainer).createChildContainer();
+      scope.register(Bus, { useValue: bus });
+      const shutdown = new AbortController();
+      const bindings = services.flatMap((service) => {
+        const instance = resolveService(scope, service);
+        const env = { serviceName: service.name, logger, shutdownSignal: shutdown.signal };
+        return service.handlers.map((h) => new HandlerBinding(h, instance, transport, env));
+      });
+      for (const binding of bindings) binding.bind();
+      await transport.flush();
+      const app = new BrigadeApp(services, bus, logger, transport, bindings, shutdown, graceMs);
+      for (const s of services) {
+        logger.info(
+          { service: s.name, version: s.version, handlers: s.handlers.map((h) => `${h.kind} ${h.subject} [${h.queue ?? 'broadcast'}]`) },
+          `service '${s.name}' started`,
+        );
+      }
+      return app;
+    } catch (err) {
+      await transport.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Live counters of every handler. */
+  stats(): HandlerSnapshot[] {
+    return this.bindings.map((b) => ({
+      service: this.serviceOf(b).name,
+      handler: b.definition,
+      stats: { ...b.stats },
+    }));
+  }
+
+  /** Resolves when the connection closes: after `stop()`, or when NATS gave up reconnecting. */
+  async closed(): Promise<void> {
+    const err = await this.transport.closed();
+    if (err && !this.stopping) throw err;
+  }
+
+  /** True from the moment `stop()` is called. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /**
+   * Graceful stop: takes no new messages, lets in-flight and waiting handlers finish (at most
+   * `shutdownGraceMs`, then their signals abort and waiting requests get 503), flushes what was
+   * published and closes the connection. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.drainAndClose();
+    return this.stopping;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.logger.info('stopping: no new messages, finishing in-flight ones');
+    await Promise.all(this.bindings.map((b) => b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'))));
+    const finished = await waitAtMost(Promise.all(this.bindings.map((b) => b.idle())), this.graceMs);
+    if (!finished) {
+      this.shutdown.abort(new NotRunningError('the app is shutting down'));
+      const abandoned = this.bindings.reduce((n, b) => n + b.abandonWaiting('the service is shutting down'), 0);
+      const running = this.bindings.reduce((n, b) => n + b.busy, 0);
+      this.logger.warn({ abandoned, running, graceMs: this.graceMs }, 'grace period over: aborted in-flight handlers');
+    }
+    await this.transport.close();
+    this.bus.detach();
+    this.logger.info('stopped');
+  }
+
+  private serviceOf(binding: HandlerBinding): ServiceDefinition {
+    return this.services.find((s) => s.handlers.includes(binding.definition)) as ServiceDefinition;
+  }
+}
+
+function resolveService(scope: DependencyContainer, service: ServiceDefinition): object {
+  try {
+    return scope.resolve(service.target as unknown as new () => object);
+  } catch (cause) {
+    throw new DefinitionError(`cannot construct ${service.target.name} (service '${service.name}'): ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+function waitAtMost(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  return Promise.race([work.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  const problem = positiveIntegerProblem(value);
+  if (problem) throw new InvalidOptionError(`${name} ${problem}, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+    throw new InvalidOptionError(`${name} must be a number of milliseconds of at least 0, got ${String(value)}`);
+  }
+  return value;
+}

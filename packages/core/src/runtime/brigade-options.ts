@@ -1,0 +1,25 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { ConnectionSettings } from '../transport/connection-settings';
+import type { LoggerSettings } from './logger';
+
+/** Everything `Brigade.start()` takes. */
+export interface BrigadeOptions {
+  /** The `@Service` classes to run. Discovery is this explicit list: nothing is found by scanning. */
+  services: readonly (abstract new (...args: never[]) => object)[];
+  /** How to reach NATS. */
+  nats?: ConnectionSettings;
+  /**
+   * The tsyringe container services and their dependencies are resolved from. The app works in a
+   * child of it, where it registers its `Bus`. Default: tsyringe's root container.
+   */
+  container?: DependencyContainer;
+  logger?: LoggerSettings;
+  /** Default request timeout of the `Bus`, in ms. Default: 5,000. */
+  requestTimeoutMs?: number;
+  /** Default `concurrency` of every handler. Default: 64. */
+  concurrency?: number;
+  /** Default `maxPending` of every handler. Default: 10,000. */
+  maxPending?: number;
+  /** How long `stop()` lets in-flight handlers finish before aborting their signals, in ms. Default: 10,000. */
+  shutdownGraceMs?: number;
+}

@@ -1,0 +1,136 @@
+import { InvalidOptionError, NotRunningError, type ServiceError } from '../errors';
+import { publishSubjectProblem } from '../discovery/naming-rules';
+import { jsonCodec } from '../transport/json.codec';
+import type { NatsTransport } from '../transport/nats-transport';
+import type { HeaderInit, WireMessage } from '../transport/wire-message';
+import { headerRecord } from '../transport/header-codec';
+import { decodeErrorReply } from './error-codec';
+import { currentContext } from './message-context';
+import { REQUEST_TIMEOUT } from './trace-context';
+
+export interface PublishOptions {
+  /** Headers to send; `traceparent`, `tracestate` and `correlation-id` are added while handling a message. */
+  headers?: HeaderInit;
+}
+
+export interface RequestOptions extends PublishOptions {
+  /** How long to wait for the reply, in ms. Default: the app's `requestTimeoutMs` (5,000). */
+  timeout?: number;
+  /** Return the reply's bytes instead of parsing them as JSON. */
+  raw?: boolean;
+}
+
+export interface RequestManyOptions extends PublishOptions {
+  /** How long to collect replies, in ms. Default: the app's `requestTimeoutMs`. */
+  maxWait?: number;
+  /** Stop after this many replies. Default: no limit. */
+  maxReplies?: number;
+}
+
+/** One reply of a scatter-gather request: a value, or the error a responder sent. */
+export type GatheredReply<T> =
+  | { readonly ok: true; readonly value: T; readonly headers: Record<string, string[]> }
+  | { readonly ok: false; readonly error: ServiceError; readonly headers: Record<string, string[]> };
+
+/**
+ * The client side of Brigade, injectable into any service: events out, requests out. Inside a
+ * handler it carries the message's trace and correlation headers onto everything it sends.
+ */
+export class Bus {
+  private transport: NatsTransport | undefined;
+
+  /** @internal Created by the app; inject it, do not construct it. */
+  constructor(
+    transport: NatsTransport,
+    private readonly defaultTimeoutMs: number,
+  ) {
+    this.transport = transport;
+  }
+
+  /** Publishes an event (plain NATS publish, JSON body). Resolves once handed to the connection. */
+  async publish<T = unknown>(subject: string, data?: T, options: PublishOptions = {}): Promise<void> {
+    this.open(subject).publish(subject, jsonCodec.encode(data), withPropagation(options.headers));
+  }
+
+  /**
+   * Sends a request and resolves with the reply body. Rejects with the `ServiceError` subclass of
+   * an error reply, `NoRespondersError` when nobody listens, `RequestTimeoutError` past the timeout.
+   */
+  async request<TReply = unknown, TRequest = unknown>(
+    subject: string,
+    data?: TRequest,
+    options: RequestOptions = {},
+  ): Promise<TReply> {
+    const transport = this.open(subject);
+    const timeout = this.timeoutOf(options.timeout, 'timeout');
+    const headers = withPropagation(options.headers, timeout);
+    const reply = await transport.request(subject, jsonCodec.encode(data), headers, timeout);
+    return decodeReply<TReply>(reply, options.raw === true);
+  }
+
+  /**
+   * Scatter-gather: one request, every reply that comes within `maxWait` (from all instances of
+   * a broadcast endpoint, say). Error replies are returned, not thrown.
+   */
+  async requestMany<TReply = unknown, TRequest = unknown>(
+    subject: string,
+    data?: TRequest,
+    options: RequestManyOptions = {},
+  ): Promise<GatheredReply<TReply>[]> {
+    const transport = this.open(subject);
+    const maxWait = this.timeoutOf(options.maxWait, 'maxWait');
+    const max = options.maxReplies ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new InvalidOptionError(`maxReplies must be a whole number of at least 1, got ${String(max)}`);
+    }
+    const headers = withPropagation(options.headers, maxWait);
+    const replies = await transport.requestMany(subject, jsonCodec.encode(data), headers, maxWait, max);
+    return replies.map((msg): GatheredReply<TReply> => {
+      const headers = headerRecord(msg.headers);
+      const error = decodeErrorReply(msg);
+      return error ? { ok: false, error, headers } : { ok: true, value: jsonCodec.decode(msg.data) as TReply, headers };
+    });
+  }
+
+  /** Resolves once everything published so far has reached the server. */
+  async flush(): Promise<void> {
+    if (this.transport && !this.transport.isClosed) await this.transport.flush();
+  }
+
+  /** @internal */
+  detach(): void {
+    this.transport = undefined;
+  }
+
+  private open(subject: string): NatsTransport {
+    const problem = publishSubjectProblem(subject);
+    if (problem) throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
+    if (!this.transport || this.transport.isClosed) {
+      throw new NotRunningError(`cannot send to '${subject}': the app is stopped`);
+    }
+    return this.transport;
+  }
+
+  private timeoutOf(value: number | undefined, name: string): number {
+    const timeout = value ?? this.defaultTimeoutMs;
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+    }
+    return timeout;
+  }
+}
+
+function withPropagation(headers: HeaderInit | undefined, timeoutMs?: number): HeaderInit | undefined {
+  const ctx = currentContext.getStore();
+  if (!ctx && timeoutMs === undefined) return headers;
+  const merged: Record<string, string | readonly string[]> = {};
+  if (ctx) Object.assign(merged, ctx.propagationHeaders());
+  if (timeoutMs !== undefined) merged[REQUEST_TIMEOUT] = String(Math.ceil(timeoutMs));
+  return headers ? Object.assign(merged, headers) : merged;
+}
+
+function decodeReply<T>(msg: WireMessage, raw: boolean): T {
+  const error = decodeErrorReply(msg);
+  if (error) throw error;
+  return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
+}

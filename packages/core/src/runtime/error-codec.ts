@@ -1,0 +1,42 @@
+import { InternalError, ServiceError, ServiceStatus } from '../errors';
+import { jsonCodec } from '../transport/json.codec';
+import { readHeader } from '../transport/header-codec';
+import type { WireMessage } from '../transport/wire-message';
+
+/** The NATS Service API error headers. */
+export const SERVICE_ERROR = 'Nats-Service-Error';
+export const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code';
+
+/** The safe, caller-facing form of whatever a handler threw. */
+export function toServiceError(err: unknown): ServiceError {
+  return err instanceof ServiceError ? err : new InternalError('internal error');
+}
+
+/** Headers and body of an error reply. Header values are kept to one line. */
+export function encodeErrorReply(error: ServiceError): { headers: Record<string, string>; body: Uint8Array } {
+  const message = error.message.replace(/[\r\n]+/g, ' ');
+  return {
+    headers: { [SERVICE_ERROR]: message, [SERVICE_ERROR_CODE]: String(error.status) },
+    body: jsonCodec.encode(
+      error.details === undefined
+        ? { code: error.status, message }
+        : { code: error.status, message, details: error.details },
+    ),
+  };
+}
+
+/** A `ServiceError` when the reply carries the error headers, else `undefined`. */
+export function decodeErrorReply(msg: WireMessage): ServiceError | undefined {
+  const codeHeader = readHeader(msg, SERVICE_ERROR_CODE);
+  if (codeHeader === undefined) return undefined;
+  const parsed = Number.parseInt(codeHeader, 10);
+  const status = Number.isInteger(parsed) && parsed >= 100 && parsed <= 999 ? parsed : ServiceStatus.Internal;
+  const message = readHeader(msg, SERVICE_ERROR) ?? `service error ${codeHeader}`;
+  let details: unknown;
+  try {
+    details = (jsonCodec.decode(msg.data) as { details?: unknown } | undefined)?.details;
+  } catch {
+    details = undefined; // the headers are the contract; a body is optional
+  }
+  return ServiceError.fromStatus(status, message, details);
+}

@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import {
+  connect,
+  credsAuthenticator,
+  Events,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+  type NatsError,
+} from 'nats';
+import { ConnectionError, NotRunningError } from '../errors';
+import type { Logger } from '../runtime/logger';
+import type { ConnectionSettings } from './connection-settings';
+import { toMsgHdrs } from './header-codec';
+import { RequestMux } from './request-mux';
+import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
+
+const DEFAULT_SERVER = '127.0.0.1:4222';
+
+/** The one place Brigade talks to the `nats` client (JetStream aside). */
+export class NatsTransport {
+  private readonly mux: RequestMux;
+
+  private constructor(
+    readonly connection: NatsConnection,
+    private readonly logger: Logger,
+  ) {
+    this.mux = new RequestMux(connection);
+    void this.watchStatus();
+    void connection.closed().then((err) => {
+      this.mux.rejectAll(new NotRunningError('the NATS connection closed', { cause: err ?? undefined }));
+    });
+  }
+
+  static async connect(settings: ConnectionSettings, defaultName: string, logger: Logger): Promise<NatsTransport> {
+    const servers = normaliseServers(settings.servers ?? process.env['NATS_URL'] ?? DEFAULT_SERVER);
+    let nc: NatsConnection;
+    try {
+      nc = await connect(toConnectionOptions(settings, servers, defaultName));
+    } catch (cause) {
+      throw new ConnectionError(`cannot connect to NATS at ${servers.join(', ')}: ${describeConnectError(cause)}`, {
+        cause,
+      });
+    }
+    logger.info({ server: nc.getServer() }, 'connected to NATS');
+    return new NatsTransport(nc, logger);
+  }
+
+  subscribe(subject: string, queue: string | undefined, onMessage: (msg: WireMessage) => void): TransportSubscription {
+    return this.connection.subscribe(subject, {
+      queue,
+      callback: (err, msg) => {
+        if (err) this.logger.error({ err, subject }, 'subscription error');
+        else onMessage(msg);
+      },
+    });
+  }
+
+  publish(subject: string, data: Uint8Array, headers?: HeaderInit, reply?: string): void {
+    this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply });
+  }
+
+  request(subject: string, data: Uint8Array, headers: HeaderInit | undefined, timeoutMs: number): Promise<WireMessage> {
+    const hdrs = toMsgHdrs(headers);
+    return this.mux.request(subject, (reply) => this.connection.publish(subject, data, { headers: hdrs, reply }), timeoutMs);
+  }
+
+  /** Sends one request and collects every reply that arrives within `maxWaitMs` (or up to `max`). */
+  async requestMany(
+    subject: string,
+    data: Uint8Array,
+    headers: HeaderInit | undefined,
+    maxWaitMs: number,
+    max: number,
+  ): Promise<WireMessage[]> {
+    const inbox = `${this.mux.inboxPrefix}.many.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+    const replies: WireMessage[] = [];
+    const sub = this.connection.subscribe(inbox, { max });
+    const timer = setTimeout(() => sub.unsubscribe(), maxWaitMs);
+    try {
+      this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply: inbox });
+      for await (const msg of sub) {
+        if (msg.headers?.code === 503 && msg.data.length === 0) break; // no responders
+        replies.push(msg);
+      }
+    } finally {
+      clearTimeout(timer);
+      sub.unsubscribe();
+    }
+    return replies;
+  }
+
+  flush(): Promise<void> {
+    return this.connection.flush();
+  }
+
+  get isClosed(): boolean {
+    return this.connection.isClosed();
+  }
+
+  /** Drains every remaining subscription, flushes pending publishes and closes. */
+  async close(): Promise<void> {
+    if (this.connection.isClosed()) return;
+    try {
+      await this.connection.drain();
+    } catch (err) {
+      this.logger.warn({ err }, 'draining the NATS connection failed; closing it');
+      await this.connection.close();
+    }
+  }
+
+  closed(): Promise<void | Error> {
+    return this.connection.closed();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      switch (status.type) {
+        case Events.Disconnect:
+          this.logger.warn({ server: status.data }, 'disconnected from NATS; reconnecting');
+          break;
+        case Events.Reconnect:
+          this.logger.info({ server: status.data }, 'reconnected to NATS; subscriptions restored');
+          break;
+        case Events.LDM:
+          this.logger.warn({ server: status.data }, 'NATS server entering lame duck mode');
+          break;
+        case Events.Error:
+          this.logger.error({ err: status.data }, 'NATS reported an error');
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+function normaliseServers(servers: string | readonly string[]): string[] {
+  const list = (typeof servers === 'string' ? servers.split(',') : [...servers]).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new ConnectionError('no NATS server given: set `nats.servers` or NATS_URL');
+  return list;
+}
+
+function toConnectionOptions(settings: ConnectionSettings, servers: string[], defaultName: string): ConnectionOptions {
+  const options: ConnectionOptions = {
+    servers,
+    name: settings.name ?? defaultName,
+    user: settings.user,
+    pass: settings.pass,
+    token: settings.token,
+    maxReconnectAttempts: settings.maxReconnectAttempts ?? -1,
+    reconnectTimeWait: settings.reconnectTimeWaitMs ?? 2_000,
+    timeout: settings.connectTimeoutMs ?? 5_000,
+    pingInterval: settings.pingIntervalMs,
+  };
+  if (settings.credentialsFile) {
+    options.authenticator = credsAuthenticator(readFileSync(settings.credentialsFile));
+  } else if (settings.nkeySeed) {
+    options.authenticator = nkeyAuthenticator(new TextEncoder().encode(settings.nkeySeed));
+  }
+  if (settings.tls === true) options.tls = {};
+  else if (settings.tls) options.tls = { ...settings.tls };
+  return options;
+}
+
+function describeConnectError(cause: unknown): string {
+  const err = cause as Partial<NatsError>;
+  switch (err.code) {
+    case 'AUTHORIZATION_VIOLATION':
+      return 'authorization violation: the server refused the credentials (check user/password, token, nkey or creds)';
+    case 'CONNECTION_REFUSED':
+      return 'connection refused: is nats-server running there?';
+    case 'CONNECTION_TIMEOUT':
+      return 'timed out while connecting';
+    default:
+      return err.message ?? String(cause);
+  }
+}
