@@ -75,13 +75,14 @@ export class NatsTransport {
   ): Promise<WireMessage[]> {
     const inbox = `${this.mux.inboxPrefix}.many.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
     const replies: WireMessage[] = [];
-    const sub = this.connection.subscribe(inbox, { max });
+    const sub = this.connection.subscribe(inbox);
     const timer = setTimeout(() => sub.unsubscribe(), maxWaitMs);
     try {
       this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply: inbox });
       for await (const msg of sub) {
         if (msg.headers?.code === 503 && msg.data.length === 0) break; // no responders
         replies.push(msg);
+        if (replies.length >= max) break;
       }
     } finally {
       clearTimeout(timer);
