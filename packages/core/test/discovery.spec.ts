@@ -303,6 +303,24 @@ describe('discovery', () => {
       expect((error as Error).message).to.include("Kitchen's constructor").and.include('emitDecoratorMetadata');
     });
 
+    it('rejects a constructor parameter with no runtime type, naming it and the fix', () => {
+      interface Clock {
+        now(): number;
+      }
+      @Service({ name: 'timed' })
+      class Timed {
+        constructor(readonly clock: Clock) {}
+      }
+      let error: unknown;
+      try {
+        explore(Timed);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(ReflectMetadataError);
+      expect((error as Error).message).to.include("Timed's constructor parameter #0").and.include('@inject(token)');
+    });
+
     it('fails at import with the instruction when reflect-metadata was not imported', () => {
       const child = spawnSync(
         process.execPath,

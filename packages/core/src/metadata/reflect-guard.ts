@@ -17,12 +17,24 @@ export function assertReflectMetadata(): void {
  * (esbuild, tsx) or defined before reflect-metadata was loaded.
  */
 export function assertConstructorMetadata(target: abstract new (...args: never[]) => unknown): void {
-  if (target.length === 0 || Reflect.getMetadata('design:paramtypes', target) !== undefined) {
-    return;
+  if (target.length === 0) return;
+  const paramTypes = Reflect.getMetadata('design:paramtypes', target) as unknown[] | undefined;
+  if (paramTypes === undefined) {
+    throw new ReflectMetadataError(
+      `${target.name}'s constructor takes ${target.length} parameter(s) but has no 'design:paramtypes' ` +
+        `metadata, so its dependencies cannot be injected: ${INSTRUCTION}, and compile with ` +
+        '`experimentalDecorators` and `emitDecoratorMetadata` (tsc, ts-node or SWC; esbuild and tsx do not emit it)',
+    );
   }
-  throw new ReflectMetadataError(
-    `${target.name}'s constructor takes ${target.length} parameter(s) but has no 'design:paramtypes' ` +
-      `metadata, so its dependencies cannot be injected: ${INSTRUCTION}, and compile with ` +
-      '`experimentalDecorators` and `emitDecoratorMetadata` (tsc, ts-node or SWC; esbuild and tsx do not emit it)',
-  );
+  // tsyringe keeps @inject(token) tokens under this key, by parameter index.
+  const tokens = (Reflect.getOwnMetadata('injectionTokens', target) ?? {}) as Record<number, unknown>;
+  paramTypes.forEach((type, index) => {
+    if ((type === Object || type === undefined) && tokens[index] === undefined) {
+      throw new ReflectMetadataError(
+        `${target.name}'s constructor parameter #${index} has no runtime type to inject: it is typed as an ` +
+          'interface, a union, or a class imported with `import type` / `import { type X }`. Import the class as ' +
+          'a value, or name a token with @inject(token)',
+      );
+    }
+  });
 }

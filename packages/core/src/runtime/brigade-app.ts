@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './logger';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+const ABORT_SETTLE_MS = 1_000;
 
 /** A handler's definition with its live counters. */
 export interface HandlerSnapshot {
@@ -112,16 +113,25 @@ export class BrigadeApp {
   private async drainAndClose(): Promise<void> {
     this.logger.info('stopping: no new messages, finishing in-flight ones');
     await Promise.all(this.bindings.map((b) => b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'))));
-    const finished = await waitAtMost(Promise.all(this.bindings.map((b) => b.idle())), this.graceMs);
+    const finished = await waitAtMost(this.idle(), this.graceMs);
     if (!finished) {
       this.shutdown.abort(new NotRunningError('the app is shutting down'));
       const abandoned = this.bindings.reduce((n, b) => n + b.abandonWaiting('the service is shutting down'), 0);
-      const running = this.bindings.reduce((n, b) => n + b.busy, 0);
-      this.logger.warn({ abandoned, running, graceMs: this.graceMs }, 'grace period over: aborted in-flight handlers');
+      this.logger.warn({ abandoned, graceMs: this.graceMs }, 'grace period over: aborting in-flight handlers');
+      // Handlers that honour the signal settle (and reply) at once; wait for them, boundedly.
+      const settled = await waitAtMost(this.idle(), ABORT_SETTLE_MS);
+      if (!settled) {
+        const running = this.bindings.reduce((n, b) => n + b.busy, 0);
+        this.logger.error({ running }, 'handlers ignored the abort signal; closing without them');
+      }
     }
     await this.transport.close();
     this.bus.detach();
     this.logger.info('stopped');
+  }
+
+  private idle(): Promise<unknown> {
+    return Promise.all(this.bindings.map((b) => b.idle()));
   }
 
   private serviceOf(binding: HandlerBinding): ServiceDefinition {

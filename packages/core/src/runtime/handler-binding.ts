@@ -121,21 +121,18 @@ export class HandlerBinding {
 
   private reply(msg: WireMessage, ctx: HandlerContext, value: unknown): void {
     if (!msg.reply) return;
-    let body: Uint8Array;
     try {
-      body = jsonCodec.encode(value);
+      this.transport.publish(msg.reply, jsonCodec.encode(value), undefined);
     } catch (err) {
-      this.fail(msg, ctx, err);
-      return;
+      this.fail(msg, ctx, err); // not encodable, or too large for the server
     }
-    this.transport.publish(msg.reply, body, undefined);
   }
 
   private fail(msg: WireMessage, ctx: HandlerContext, error: unknown): void {
     const serviceError = toServiceError(error);
     this.stats.numErrors++;
     this.stats.lastError = `${serviceError.status} ${serviceError.message}`;
-    const log = { err: error, correlationId: ctx.correlationId, status: serviceError.status };
+    const log = { err: error, status: serviceError.status };
     if (serviceError !== error) ctx.logger.error(log, `${this.where()} failed`);
     else ctx.logger.warn(log, `${this.where()} answered ${serviceError.status}`);
     if (this.definition.kind === 'endpoint') this.sendError(msg, serviceError);
@@ -158,7 +155,11 @@ export class HandlerBinding {
   private sendError(msg: WireMessage, error: ServiceError): void {
     if (!msg.reply) return;
     const { headers, body } = encodeErrorReply(error);
-    this.transport.publish(msg.reply, body, headers);
+    try {
+      this.transport.publish(msg.reply, body, headers);
+    } catch (err) {
+      this.env.logger.error({ err, subject: msg.subject }, `${this.where()} could not send its error reply`);
+    }
   }
 
   private next(): void {

@@ -106,7 +106,7 @@ export class HandlerContext implements MessageContext {
     this.cachedSignal =
       remaining === undefined
         ? this.env.shutdownSignal
-        : AbortSignal.any([this.env.shutdownSignal, AbortSignal.timeout(Math.max(0, remaining))]);
+        : AbortSignal.any([this.env.shutdownSignal, AbortSignal.timeout(Math.max(0, Math.ceil(remaining)))]);
     return this.cachedSignal;
   }
 

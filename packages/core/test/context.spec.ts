@@ -1,0 +1,137 @@
+import 'reflect-metadata';
+import { expect } from 'chai';
+import { connect, headers, JSONCodec, type Msg, type NatsConnection } from 'nats';
+import { Bus, Endpoint, Service, Subscribe, type BrigadeApp, type MessageContext } from '@brigade/core';
+import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { captureLogs } from './support/log-capture';
+
+const json = JSONCodec();
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+
+describe('message context and propagation @integration', () => {
+  const cleanup = new Cleanup();
+  let server: NatsServer;
+  let client: NatsConnection;
+  let app: BrigadeApp;
+  const contexts: MessageContext[] = [];
+  const logs = captureLogs();
+
+  @Service({ name: 'relay' })
+  class Relay {
+    constructor(private readonly bus: Bus) {}
+
+    @Subscribe('relay.in')
+    async forward(body: unknown, ctx: MessageContext): Promise<void> {
+      contexts.push(ctx);
+      ctx.logger.info('forwarding');
+      await this.bus.publish('relay.out', body);
+      await this.bus.request('relay.downstream', body);
+    }
+
+    @Endpoint('relay.ask')
+    ask(_: unknown, ctx: MessageContext): unknown {
+      contexts.push(ctx);
+      return { replyExpected: ctx.replyExpected, subject: ctx.subject, table: ctx.headers.get('X-TABLE') ?? null };
+    }
+
+    @Endpoint('relay.wait')
+    async wait(_: unknown, ctx: MessageContext): Promise<string> {
+      contexts.push(ctx);
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      return 'aborted';
+    }
+  }
+
+  beforeEach(async () => {
+    contexts.length = 0;
+    logs.lines.length = 0;
+    server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    app = cleanup.add(
+      await startApp(server, { services: [Relay], logger: { instance: logs.logger }, shutdownGraceMs: 200 }),
+      (a) => a.stop(),
+    );
+  });
+  afterEach(() => cleanup.run());
+
+  function collect(subject: string, respond = false): Msg[] {
+    const seen: Msg[] = [];
+    client.subscribe(subject, {
+      callback: (_err, msg) => {
+        seen.push(msg);
+        if (respond) msg.respond(json.encode('ok'));
+      },
+    });
+    return seen;
+  }
+
+  it('exposes subject, headers and whether a reply is expected', async () => {
+    const h = headers();
+    h.set('x-table', '12');
+    const reply = await client.request('relay.ask', json.encode({}), { headers: h });
+    expect(json.decode(reply.data)).to.deep.equal({ replyExpected: true, subject: 'relay.ask', table: '12' });
+    client.publish('relay.ask', json.encode({}));
+    await waitFor(() => contexts.length === 2);
+    expect(contexts[1]?.replyExpected).to.equal(false);
+  });
+
+  it('carries traceparent, tracestate and the correlation id onto every message a handler sends', async () => {
+    const out = collect('relay.out');
+    const downstream = collect('relay.downstream', true);
+    await client.flush();
+    const h = headers();
+    h.set('TraceParent', TRACEPARENT);
+    h.set('tracestate', 'vendor=abc');
+    h.set('Correlation-Id', 'order-77');
+    client.publish('relay.in', json.encode({ n: 1 }), { headers: h });
+    await waitFor(() => out.length === 1 && downstream.length === 1);
+    for (const msg of [out[0], downstream[0]]) {
+      const traceparent = msg?.headers?.get('traceparent') ?? '';
+      const [version, traceId, parentId, flags] = traceparent.split('-');
+      expect(version).to.equal('00');
+      expect(traceId, 'same trace').to.equal(TRACE_ID);
+      expect(parentId, 'a new span of the handler').to.match(/^[0-9a-f]{16}$/).and.not.equal('00f067aa0ba902b7');
+      expect(flags).to.equal('01');
+      expect(msg?.headers?.get('tracestate')).to.equal('vendor=abc');
+      expect(msg?.headers?.get('correlation-id')).to.equal('order-77');
+    }
+    expect(out[0]?.headers?.get('traceparent')).to.equal(downstream[0]?.headers?.get('traceparent'));
+    expect(contexts[0]?.correlationId).to.equal('order-77');
+  });
+
+  it('makes up a correlation id when the message has none, and propagates it', async () => {
+    const out = collect('relay.out');
+    collect('relay.downstream', true);
+    await client.flush();
+    client.publish('relay.in', json.encode({ n: 2 }));
+    await waitFor(() => out.length === 1);
+    const id = contexts[0]?.correlationId;
+    expect(id).to.match(/^[0-9a-f]{24}$/);
+    expect(out[0]?.headers?.get('correlation-id')).to.equal(id);
+    expect(out[0]?.headers?.get('traceparent')).to.equal('', 'no trace is invented');
+  });
+
+  it("binds the handler's logger to the correlation id", async () => {
+    collect('relay.downstream', true);
+    await client.flush();
+    const h = headers();
+    h.set('correlation-id', 'order-88');
+    client.publish('relay.in', json.encode({}), { headers: h });
+    await waitFor(() => logs.lines.some((l) => l['msg'] === 'forwarding'));
+    const line = logs.lines.find((l) => l['msg'] === 'forwarding');
+    expect(line).to.include({ correlationId: 'order-88', service: 'relay', handler: 'forward', subject: 'relay.in' });
+  });
+
+  it("aborts the signal when the caller's deadline passes", async () => {
+    const failure = await app.bus.request('relay.wait', {}, { timeout: 150 }).catch((e: unknown) => e);
+    expect((failure as Error).name).to.equal('RequestTimeoutError');
+    await waitFor(() => contexts[0]?.signal.aborted === true, { timeout: 2_000, message: 'signal aborted at the deadline' });
+  });
+
+  it('does not abort the signal of a request without a deadline while the app runs', async () => {
+    client.publish('relay.wait', json.encode({}), { reply: 'nobody.reads.this' });
+    await waitFor(() => contexts.length === 1);
+    expect(contexts[0]?.signal.aborted).to.equal(false);
+  });
+});
