@@ -196,7 +196,10 @@ export class UnavailableError extends ServiceError {
   }
 }
 
-const STATUS_CLASSES = new Map<number, new (message: string, options?: StatusErrorOptions) => ServiceError>([
+const STATUS_CLASSES = new Map<
+  number,
+  new (message: string, options?: StatusErrorOptions) => ServiceError
+>([
   [ServiceStatus.BadRequest, BadRequestError],
   [ServiceStatus.NotFound, NotFoundError],
   [ServiceStatus.Timeout, TimeoutError],

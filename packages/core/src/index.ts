@@ -28,7 +28,13 @@ export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-d
 export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';
 export { runApp } from './runtime/run-app';
-export { Bus, type GatheredReply, type PublishOptions, type RequestManyOptions, type RequestOptions } from './runtime/bus';
+export {
+  Bus,
+  type GatheredReply,
+  type PublishOptions,
+  type RequestManyOptions,
+  type RequestOptions,
+} from './runtime/bus';
 export type { MessageContext, MessageHeaders } from './runtime/message-context';
 export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';

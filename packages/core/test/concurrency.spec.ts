@@ -42,9 +42,13 @@ describe('concurrency and backpressure @integration', () => {
     }
     cleanup.add(await startApp(server, { services: [Narrow] }), (a) => a.stop());
     const replies = await Promise.all(
-      Array.from({ length: 40 }, (_, n) => client.request('narrow.work', json.encode(n), { timeout: 5_000 })),
+      Array.from({ length: 40 }, (_, n) =>
+        client.request('narrow.work', json.encode(n), { timeout: 5_000 }),
+      ),
     );
-    expect(replies.map((r) => json.decode(r.data))).to.deep.equal(Array.from({ length: 40 }, (_, n) => n * 2));
+    expect(replies.map((r) => json.decode(r.data))).to.deep.equal(
+      Array.from({ length: 40 }, (_, n) => n * 2),
+    );
     expect(peak).to.equal(5);
   });
 
@@ -87,21 +91,30 @@ describe('concurrency and backpressure @integration', () => {
         await latch.opened;
       }
     }
-    const app = cleanup.add(await startApp(server, { services: [Tight], logger: { instance: logs.logger } }), (a) =>
-      a.stop(),
+    const app = cleanup.add(
+      await startApp(server, { services: [Tight], logger: { instance: logs.logger } }),
+      (a) => a.stop(),
     );
-    const requests = Array.from({ length: 10 }, (_, n) => client.request('tight.ask', json.encode(n), { timeout: 5_000 }));
+    const requests = Array.from({ length: 10 }, (_, n) =>
+      client.request('tight.ask', json.encode(n), { timeout: 5_000 }),
+    );
     for (let i = 0; i < 10; i++) client.publish('tight.event', json.encode(i));
-    await waitFor(() => app.stats().every((s) => s.stats.numErrors === 7), { message: '7 turned away per handler' });
+    await waitFor(() => app.stats().every((s) => s.stats.numErrors === 7), {
+      message: '7 turned away per handler',
+    });
     latch.open();
     const replies = await Promise.all(requests);
     const codes = replies.map((r) => r.headers?.get('Nats-Service-Error-Code') ?? 'ok');
     expect(codes.filter((c) => c === 'ok')).to.have.length(3);
     expect(codes.filter((c) => c === '503')).to.have.length(7);
-    expect(replies.map((r) => r.headers?.get('Nats-Service-Error')).filter(Boolean)[0]).to.include('overloaded');
+    expect(replies.map((r) => r.headers?.get('Nats-Service-Error')).filter(Boolean)[0]).to.include(
+      'overloaded',
+    );
     await waitFor(() => started === 6);
     const event = app.stats().find((s) => s.handler.name === 'event')?.stats;
     expect(event).to.include({ dropped: 7, numErrors: 7 });
-    expect(logs.lines.filter((l) => String(l['msg']).includes('dropped an event'))).to.have.length(7);
+    expect(logs.lines.filter((l) => String(l['msg']).includes('dropped an event'))).to.have.length(
+      7,
+    );
   });
 });

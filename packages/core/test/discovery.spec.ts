@@ -30,7 +30,12 @@ function expectDefinitionError(fn: () => unknown, ...fragments: string[]): void 
 describe('discovery', () => {
   describe('handler definitions', () => {
     it('resolves the documented defaults once', () => {
-      @Service({ name: 'kitchen', version: '1.2.3', description: 'cooks', metadata: { team: 'food' } })
+      @Service({
+        name: 'kitchen',
+        version: '1.2.3',
+        description: 'cooks',
+        metadata: { team: 'food' },
+      })
       class Kitchen {
         @Subscribe('orders.placed')
         cook(): void {}
@@ -39,7 +44,12 @@ describe('discovery', () => {
         status(): void {}
       }
       const [service] = explore(Kitchen);
-      expect(service).to.include({ name: 'kitchen', version: '1.2.3', description: 'cooks', target: Kitchen });
+      expect(service).to.include({
+        name: 'kitchen',
+        version: '1.2.3',
+        description: 'cooks',
+        target: Kitchen,
+      });
       expect(service?.metadata).to.deep.equal({ team: 'food' });
       expect(service?.handlers).to.deep.equal([
         {
@@ -99,7 +109,9 @@ describe('discovery', () => {
         f(): void {}
       }
       const [svc, loud] = explore(WithServiceQueue, Broadcast);
-      expect(svc?.handlers.map((h) => [h.name, h.queue, h.concurrency, h.maxPending])).to.deep.equal([
+      expect(
+        svc?.handlers.map((h) => [h.name, h.queue, h.concurrency, h.maxPending]),
+      ).to.deep.equal([
         ['a', 'shared', 4, 8],
         ['b', 'shared', 4, 8],
         ['c', 'own', 2, 8],
@@ -124,7 +136,10 @@ describe('discovery', () => {
         @Subscribe('derived.two')
         override two(): void {}
       }
-      expect(explore(Derived)[0]?.handlers.map((h) => h.subject)).to.deep.equal(['base.one', 'derived.two']);
+      expect(explore(Derived)[0]?.handlers.map((h) => h.subject)).to.deep.equal([
+        'base.one',
+        'derived.two',
+      ]);
     });
 
     it('accepts the same subject twice in different queue groups', () => {
@@ -149,7 +164,12 @@ describe('discovery', () => {
           @Subscribe(subject)
           handle(): void {}
         }
-        expectDefinitionError(() => explore(BadSubject), 'BadSubject.handle', 'invalid subject', `'${subject}'`);
+        expectDefinitionError(
+          () => explore(BadSubject),
+          'BadSubject.handle',
+          'invalid subject',
+          `'${subject}'`,
+        );
       });
     }
 
@@ -180,7 +200,12 @@ describe('discovery', () => {
       it(`rejects the version ${JSON.stringify(version)}`, () => {
         @Service({ name: 'versioned', version })
         class BadVersion {}
-        expectDefinitionError(() => explore(BadVersion), 'BadVersion', 'invalid version', `'${version}'`);
+        expectDefinitionError(
+          () => explore(BadVersion),
+          'BadVersion',
+          'invalid version',
+          `'${version}'`,
+        );
       });
     }
 
@@ -277,7 +302,10 @@ describe('discovery', () => {
       @Service({ name: 'bad name' })
       class BadService {}
       // No server listens on this port: the definition error must come first.
-      const failure = await Brigade.start({ services: [BadService], nats: { servers: '127.0.0.1:1' } }).catch((e: unknown) => e);
+      const failure = await Brigade.start({
+        services: [BadService],
+        nats: { servers: '127.0.0.1:1' },
+      }).catch((e: unknown) => e);
       expect(failure).to.be.instanceOf(DefinitionError);
       expect((failure as Error).message).to.include('BadService');
     });
@@ -300,7 +328,9 @@ describe('discovery', () => {
         error = err;
       }
       expect(error).to.be.instanceOf(ReflectMetadataError);
-      expect((error as Error).message).to.include("Kitchen's constructor").and.include('emitDecoratorMetadata');
+      expect((error as Error).message)
+        .to.include("Kitchen's constructor")
+        .and.include('emitDecoratorMetadata');
     });
 
     it('rejects a constructor parameter with no runtime type, naming it and the fix', () => {
@@ -318,7 +348,9 @@ describe('discovery', () => {
         error = err;
       }
       expect(error).to.be.instanceOf(ReflectMetadataError);
-      expect((error as Error).message).to.include("Timed's constructor parameter #0").and.include('@inject(token)');
+      expect((error as Error).message)
+        .to.include("Timed's constructor parameter #0")
+        .and.include('@inject(token)');
     });
 
     it('fails at import with the instruction when reflect-metadata was not imported', () => {
@@ -328,7 +360,9 @@ describe('discovery', () => {
         { encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } },
       );
       expect(child.status).to.not.equal(0);
-      expect(child.stderr).to.include('ReflectMetadataError').and.include("import 'reflect-metadata'");
+      expect(child.stderr)
+        .to.include('ReflectMetadataError')
+        .and.include("import 'reflect-metadata'");
     });
   });
 });

@@ -71,14 +71,22 @@ describe('lifecycle @integration', () => {
     }
     const app = await startApp(server, { services: [Slow] });
     const done: number[] = [];
-    client.subscribe('slow.done', { callback: (_e, m) => done.push(json.decode(m.data) as number) });
-    const requests = Array.from({ length: 100 }, (_, n) => client.request('slow.ask', json.encode(n), { timeout: 10_000 }));
+    client.subscribe('slow.done', {
+      callback: (_e, m) => done.push(json.decode(m.data) as number),
+    });
+    const requests = Array.from({ length: 100 }, (_, n) =>
+      client.request('slow.ask', json.encode(n), { timeout: 10_000 }),
+    );
     for (let n = 0; n < 100; n++) client.publish('slow.event', json.encode(n));
     await waitFor(() => inFlight === 200);
     await app.stop();
     const replies = await Promise.all(requests);
-    expect(replies.map((r) => json.decode(r.data))).to.deep.equal(Array.from({ length: 100 }, (_, n) => n));
-    await waitFor(() => done.length === 100, { message: 'every publish made while stopping arrived' });
+    expect(replies.map((r) => json.decode(r.data))).to.deep.equal(
+      Array.from({ length: 100 }, (_, n) => n),
+    );
+    await waitFor(() => done.length === 100, {
+      message: 'every publish made while stopping arrived',
+    });
     expect(done.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 100 }, (_, n) => n));
   });
 
@@ -95,7 +103,9 @@ describe('lifecycle @integration', () => {
     await app.stop();
     await app.stop(); // idempotent
     client.publish('closed.event', json.encode(1));
-    const failure = await client.request('closed.event', json.encode(2)).catch((e: { code: string }) => e.code);
+    const failure = await client
+      .request('closed.event', json.encode(2))
+      .catch((e: { code: string }) => e.code);
     expect(failure, 'nobody subscribes any more').to.equal('503');
     expect(seen).to.deep.equal([]);
     const refused = await app.bus.publish('closed.event', 3).catch((e: unknown) => e);
@@ -109,7 +119,9 @@ describe('lifecycle @integration', () => {
       @Endpoint('stuck.ask')
       async ask(_: unknown, ctx: MessageContext): Promise<string> {
         signal = ctx.signal;
-        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) =>
+          ctx.signal.addEventListener('abort', resolve, { once: true }),
+        );
         return 'aborted';
       }
     }
@@ -136,16 +148,25 @@ describe('lifecycle @integration', () => {
       }
     }
     cleanup.add(
-      await startApp(server, { services: [Sturdy], logger: { instance: logs.logger }, nats: { reconnectTimeWaitMs: 50 } }),
+      await startApp(server, {
+        services: [Sturdy],
+        logger: { instance: logs.logger },
+        nats: { reconnectTimeWaitMs: 50 },
+      }),
       (a) => a.stop(),
     );
     await server.restart();
-    await waitFor(() => logs.lines.some((l) => l['msg'] === 'reconnected to NATS; subscriptions restored'), {
-      timeout: 10_000,
-    });
+    await waitFor(
+      () => logs.lines.some((l) => l['msg'] === 'reconnected to NATS; subscriptions restored'),
+      {
+        timeout: 10_000,
+      },
+    );
     const fresh = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
     expect((await fresh.request('sturdy.ping')).string()).to.equal('"pong"');
-    expect(logs.lines.some((l) => String(l['msg']).startsWith('disconnected from NATS'))).to.equal(true);
+    expect(logs.lines.some((l) => String(l['msg']).startsWith('disconnected from NATS'))).to.equal(
+      true,
+    );
   });
 
   describe('connection options', () => {
@@ -159,16 +180,23 @@ describe('lifecycle @integration', () => {
 
     it('connects with the token a server requires', async () => {
       const secured = cleanup.add(await NatsServer.start({ token: 's3cret' }), (s) => s.stop());
-      const app = cleanup.add(await startApp(secured, { services: [Guarded], nats: { token: 's3cret' } }), (a) => a.stop());
+      const app = cleanup.add(
+        await startApp(secured, { services: [Guarded], nats: { token: 's3cret' } }),
+        (a) => a.stop(),
+      );
       expect(await app.bus.request('guarded.ping')).to.equal('pong');
     });
 
     it('fails start with a clear error on a wrong or missing token', async () => {
       const secured = cleanup.add(await NatsServer.start({ token: 's3cret' }), (s) => s.stop());
       for (const token of ['wrong', undefined]) {
-        const failure = await startApp(secured, { services: [Guarded], nats: { token } }).catch((e: unknown) => e);
+        const failure = await startApp(secured, { services: [Guarded], nats: { token } }).catch(
+          (e: unknown) => e,
+        );
         expect(failure).to.be.instanceOf(ConnectionError);
-        expect((failure as Error).message).to.include(secured.url).and.include('authorization violation');
+        expect((failure as Error).message)
+          .to.include(secured.url)
+          .and.include('authorization violation');
       }
     });
 
@@ -181,7 +209,9 @@ describe('lifecycle @integration', () => {
         logger: { level: 'silent' },
       }).catch((e: unknown) => e);
       expect(failure).to.be.instanceOf(ConnectionError);
-      expect((failure as Error).message).to.include(`127.0.0.1:${port}`).and.include('connection refused');
+      expect((failure as Error).message)
+        .to.include(`127.0.0.1:${port}`)
+        .and.include('connection refused');
     });
   });
 });

@@ -17,9 +17,13 @@ describe('queue groups @integration', () => {
   });
   afterEach(() => cleanup.run());
 
-  async function startInstances(service: new (...args: never[]) => object, count: number): Promise<BrigadeApp[]> {
+  async function startInstances(
+    service: new (...args: never[]) => object,
+    count: number,
+  ): Promise<BrigadeApp[]> {
     const apps: BrigadeApp[] = [];
-    for (let i = 0; i < count; i++) apps.push(cleanup.add(await startApp(server, { services: [service] }), (a) => a.stop()));
+    for (let i = 0; i < count; i++)
+      apps.push(cleanup.add(await startApp(server, { services: [service] }), (a) => a.stop()));
     return apps;
   }
 
@@ -37,9 +41,14 @@ describe('queue groups @integration', () => {
     await startInstances(Kitchen, 3);
     for (let n = 0; n < 1000; n++) client.publish('orders.placed.qg1', json.encode({ n }));
     await client.flush();
-    await waitFor(() => [...received.values()].reduce((a, b) => a + b, 0) >= 1000, { message: '1,000 events handled' });
+    await waitFor(() => [...received.values()].reduce((a, b) => a + b, 0) >= 1000, {
+      message: '1,000 events handled',
+    });
     expect(received.size).to.equal(1000);
-    expect([...received.values()].every((count) => count === 1), 'each event handled once').to.equal(true);
+    expect(
+      [...received.values()].every((count) => count === 1),
+      'each event handled once',
+    ).to.equal(true);
     expect(perInstance.size, 'all three instances took a share').to.equal(3);
   });
 
@@ -79,7 +88,9 @@ describe('queue groups @integration', () => {
     }
     await startInstances(Screens, 3);
     for (let n = 0; n < 50; n++) client.publish('orders.cooked.qg3', json.encode({ n }));
-    await waitFor(() => byInstance.size === 3 && [...byInstance.values()].every((l) => l.length >= 50));
+    await waitFor(
+      () => byInstance.size === 3 && [...byInstance.values()].every((l) => l.length >= 50),
+    );
     for (const list of byInstance.values()) expect(list).to.deep.equal(range(50));
   });
 
@@ -137,28 +148,41 @@ describe('queue groups @integration', () => {
       }
     }
     await startInstances(Wild, 1);
-    for (const subject of ['menu.pasta.changed', 'menu.pasta.deleted', 'stock.flour', 'stock.flour.low', 'stock']) {
+    for (const subject of [
+      'menu.pasta.changed',
+      'menu.pasta.deleted',
+      'stock.flour',
+      'stock.flour.low',
+      'stock',
+    ]) {
       client.publish(subject, json.encode({}));
     }
     await waitFor(() => seen.length >= 3);
-    expect(seen.sort()).to.deep.equal(['many stock.flour', 'many stock.flour.low', 'one menu.pasta.changed']);
+    expect(seen.sort()).to.deep.equal([
+      'many stock.flour',
+      'many stock.flour.low',
+      'one menu.pasta.changed',
+    ]);
   });
 
   /** Answers requests as a plain member of `queue` beside the Brigade endpoint; counts who answered. */
   async function shareWithPlainMember(subject: string, queue: string, requests: number) {
-    const plain = client.subscribe(subject, { queue, callback: (_e, m) => m.respond(json.encode('plain')) });
+    const plain = client.subscribe(subject, {
+      queue,
+      callback: (_e, m) => m.respond(json.encode('plain')),
+    });
     await client.flush();
     const requester = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
     const counts = { brigade: 0, plain: 0 };
     for (let i = 0; i < requests; i++) {
-      const reply = json.decode((await requester.request(subject, json.encode({}))).data) as 'brigade' | 'plain';
+      const reply = json.decode((await requester.request(subject, json.encode({}))).data) as
+        'brigade' | 'plain';
       counts[reply]++;
     }
     plain.unsubscribe();
     return counts;
   }
 });
-
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);

@@ -36,14 +36,19 @@ describe('request-reply and errors @integration', () => {
     @Endpoint('menu.price')
     price(query: { dish: string }): { dish: string; price: number } {
       calls.push(query);
-      if (query.dish === 'unicorn') throw new NotFoundError(`no dish '${query.dish}'`, { details: { dish: query.dish } });
-      if (query.dish === '') throw new ValidationError('dish is required', { details: { field: 'dish' } });
+      if (query.dish === 'unicorn')
+        throw new NotFoundError(`no dish '${query.dish}'`, { details: { dish: query.dish } });
+      if (query.dish === '')
+        throw new ValidationError('dish is required', { details: { field: 'dish' } });
       return { dish: query.dish, price: 12 };
     }
 
     @Endpoint('menu.echo')
     echo(body: unknown, ctx: MessageContext): unknown {
-      return { body: body === undefined ? 'undefined' : body, header: ctx.headers.get('x-table') ?? null };
+      return {
+        body: body === undefined ? 'undefined' : body,
+        header: ctx.headers.get('x-table') ?? null,
+      };
     }
 
     @Endpoint('menu.bytes', { payload: 'raw' })
@@ -93,7 +98,10 @@ describe('request-reply and errors @integration', () => {
     logs.lines.length = 0;
     server = cleanup.add(await NatsServer.start(), (s) => s.stop());
     client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
-    app = cleanup.add(await startApp(server, { services: [Menu], logger: { instance: logs.logger } }), (a) => a.stop());
+    app = cleanup.add(
+      await startApp(server, { services: [Menu], logger: { instance: logs.logger } }),
+      (a) => a.stop(),
+    );
   });
   afterEach(() => cleanup.run());
 
@@ -113,7 +121,10 @@ describe('request-reply and errors @integration', () => {
     it('passes request headers to the handler', async () => {
       const h = headers();
       h.set('X-Table', '7');
-      const reply = await client.request('menu.echo', json.encode(1), { headers: h });
+      const reply = await client.request('menu.echo', json.encode(1), {
+        headers: h,
+        timeout: 5_000,
+      });
       expect(json.decode(reply.data)).to.deep.equal({ body: 1, header: '7' });
     });
 
@@ -131,7 +142,11 @@ describe('request-reply and errors @integration', () => {
       const reply = await client.request('menu.price', json.encode({ dish: 'unicorn' }));
       expect(reply.headers?.get('Nats-Service-Error')).to.equal("no dish 'unicorn'");
       expect(reply.headers?.get('Nats-Service-Error-Code')).to.equal('404');
-      expect(json.decode(reply.data)).to.deep.equal({ code: 404, message: "no dish 'unicorn'", details: { dish: 'unicorn' } });
+      expect(json.decode(reply.data)).to.deep.equal({
+        code: 404,
+        message: "no dish 'unicorn'",
+        details: { dish: 'unicorn' },
+      });
     });
 
     it('turns any other error into a generic 500 with no stack on the wire, logged in full locally', async () => {
@@ -163,7 +178,9 @@ describe('request-reply and errors @integration', () => {
     });
 
     it('counts a request to a handler of a stopped-responding service as no responders', async () => {
-      const failure = await client.request('menu.missing').catch((e: Error & { code: string }) => e);
+      const failure = await client
+        .request('menu.missing')
+        .catch((e: Error & { code: string }) => e);
       expect((failure as { code: string }).code).to.equal('503');
     });
   });
@@ -177,13 +194,21 @@ describe('request-reply and errors @integration', () => {
         },
       });
       await client.flush();
-      expect(await app.bus.request<{ sum: number }>('plain.add', { a: 2, b: 3 })).to.deep.equal({ sum: 5 });
+      expect(await app.bus.request<{ sum: number }>('plain.add', { a: 2, b: 3 })).to.deep.equal({
+        sum: 5,
+      });
     });
 
     it('rebuilds typed errors with their code and details', async () => {
-      const notFound = await app.bus.request('menu.price', { dish: 'unicorn' }).catch((e: unknown) => e);
+      const notFound = await app.bus
+        .request('menu.price', { dish: 'unicorn' })
+        .catch((e: unknown) => e);
       expect(notFound).to.be.instanceOf(NotFoundError);
-      expect(notFound).to.include({ status: 404, code: 'SERVICE_ERROR', message: "no dish 'unicorn'" });
+      expect(notFound).to.include({
+        status: 404,
+        code: 'SERVICE_ERROR',
+        message: "no dish 'unicorn'",
+      });
       expect((notFound as NotFoundError).details).to.deep.equal({ dish: 'unicorn' });
 
       const invalid = await app.bus.request('menu.price', { dish: '' }).catch((e: unknown) => e);
@@ -203,24 +228,35 @@ describe('request-reply and errors @integration', () => {
       });
       await client.flush();
       const failure = await app.bus.request('plain.teapot').catch((e: unknown) => e);
-      expect(failure).to.be.instanceOf(ServiceError).and.include({ status: 418, message: 'short and stout' });
+      expect(failure)
+        .to.be.instanceOf(ServiceError)
+        .and.include({ status: 418, message: 'short and stout' });
     });
 
     it('raises NoRespondersError when nobody listens', async () => {
       const failure = await app.bus.request('nobody.listens', {}).catch((e: unknown) => e);
-      expect(failure).to.be.instanceOf(NoRespondersError).and.include({ code: 'NO_RESPONDERS', subject: 'nobody.listens' });
+      expect(failure)
+        .to.be.instanceOf(NoRespondersError)
+        .and.include({ code: 'NO_RESPONDERS', subject: 'nobody.listens' });
     });
 
     it('raises RequestTimeoutError when the reply does not come in time', async () => {
       const started = Date.now();
-      const failure = await app.bus.request('menu.slow', 2_000, { timeout: 100 }).catch((e: unknown) => e);
-      expect(failure).to.be.instanceOf(RequestTimeoutError).and.include({ code: 'REQUEST_TIMEOUT', timeoutMs: 100 });
+      const failure = await app.bus
+        .request('menu.slow', 2_000, { timeout: 100 })
+        .catch((e: unknown) => e);
+      expect(failure)
+        .to.be.instanceOf(RequestTimeoutError)
+        .and.include({ code: 'REQUEST_TIMEOUT', timeoutMs: 100 });
       expect(Date.now() - started).to.be.within(90, 1_000);
       expect(await app.bus.request('menu.slow', 10, { timeout: 1_000 })).to.equal('done');
     });
 
     it('uses the app-wide default timeout', async () => {
-      const quick = cleanup.add(await startApp(server, { services: [Menu], requestTimeoutMs: 80 }), (a) => a.stop());
+      const quick = cleanup.add(
+        await startApp(server, { services: [Menu], requestTimeoutMs: 80 }),
+        (a) => a.stop(),
+      );
       const failure = await quick.bus.request('menu.slow', 1_000).catch((e: unknown) => e);
       expect(failure).to.be.instanceOf(RequestTimeoutError).and.include({ timeoutMs: 80 });
     });
@@ -252,14 +288,20 @@ describe('request-reply and errors @integration', () => {
           return 200 + this.id;
         }
       }
-      for (let i = 0; i < 3; i++) cleanup.add(await startApp(server, { services: [Oven] }), (a) => a.stop());
-      const replies = await app.bus.requestMany<number>('oven.temperature', undefined, { maxWait: 300 });
+      for (let i = 0; i < 3; i++)
+        cleanup.add(await startApp(server, { services: [Oven] }), (a) => a.stop());
+      const replies = await app.bus.requestMany<number>('oven.temperature', undefined, {
+        maxWait: 300,
+      });
       const values = replies.flatMap((r) => (r.ok ? [r.value] : [])).sort();
       const errors = replies.flatMap((r) => (r.ok ? [] : [r.error]));
       expect(values).to.deep.equal([201, 202]);
       expect(errors).to.have.length(1);
       expect(errors[0]).to.be.instanceOf(BadRequestError);
-      const two = await app.bus.requestMany('oven.temperature', undefined, { maxWait: 2_000, maxReplies: 2 });
+      const two = await app.bus.requestMany('oven.temperature', undefined, {
+        maxWait: 2_000,
+        maxReplies: 2,
+      });
       expect(two).to.have.length(2);
     });
 
@@ -268,7 +310,9 @@ describe('request-reply and errors @integration', () => {
         const failure = await app.bus.publish(subject, {}).catch((e: unknown) => e);
         expect(failure, subject).to.be.instanceOf(InvalidOptionError);
       }
-      const badTimeout = await app.bus.request('menu.price', {}, { timeout: -1 }).catch((e: unknown) => e);
+      const badTimeout = await app.bus
+        .request('menu.price', {}, { timeout: -1 })
+        .catch((e: unknown) => e);
       expect(badTimeout).to.be.instanceOf(InvalidOptionError);
     });
 
@@ -283,12 +327,20 @@ describe('request-reply and errors @integration', () => {
       await app.bus.publish('menu.events.good', 42);
       await waitFor(() => calls.includes(42));
       const stats = app.stats().find((s) => s.handler.name === 'badEvent')?.stats;
-      await waitFor(() => stats && app.stats().find((s) => s.handler.name === 'badEvent')?.stats.numErrors === 3);
+      await waitFor(
+        () =>
+          stats && app.stats().find((s) => s.handler.name === 'badEvent')?.stats.numErrors === 3,
+      );
       const last = app.stats().find((s) => s.handler.name === 'badEvent')?.stats;
       expect(last).to.include({ numRequests: 3, numErrors: 3, lastError: '500 internal error' });
-      const logged = logs.lines.filter((l) => (l['err'] as { message?: string } | undefined)?.message === 'event handler bug');
+      const logged = logs.lines.filter(
+        (l) => (l['err'] as { message?: string } | undefined)?.message === 'event handler bug',
+      );
       expect(logged).to.have.length(3);
-      expect(await app.bus.request('menu.price', { dish: 'soup' })).to.deep.equal({ dish: 'soup', price: 12 });
+      expect(await app.bus.request('menu.price', { dish: 'soup' })).to.deep.equal({
+        dish: 'soup',
+        price: 12,
+      });
     });
 
     it('logs malformed JSON on an event and does not call the handler', async () => {

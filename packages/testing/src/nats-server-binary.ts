@@ -9,9 +9,16 @@ export function findNatsServer(): string {
   const explicit = process.env['NATS_SERVER_BIN'];
   if (explicit) {
     if (isExecutable(explicit)) return explicit;
-    throw new Error(`NATS_SERVER_BIN is '${explicit}', which is not an executable file: ${INSTALL_HINT}`);
+    throw new Error(
+      `NATS_SERVER_BIN is '${explicit}', which is not an executable file: ${INSTALL_HINT}`,
+    );
   }
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
+  const dirs = [
+    ...(process.env['PATH'] ?? '').split(delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+  ];
   for (const dir of dirs) {
     const candidate = join(dir, 'nats-server');
     if (dir && isExecutable(candidate)) return candidate;

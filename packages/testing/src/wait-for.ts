@@ -28,7 +28,9 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`waitFor: ${options.message ?? 'condition not met'} within ${timeout} ms${reason}`);
+      throw new Error(
+        `waitFor: ${options.message ?? 'condition not met'} within ${timeout} ms${reason}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }

@@ -14,10 +14,14 @@ export function handlerDecorator(
   return (target, propertyKey) => {
     const owner = typeof target === 'function' ? target.name : target.constructor.name;
     if (typeof target === 'function') {
-      throw new DefinitionError(`@${decoratorName} on static ${owner}.${String(propertyKey)}: decorate an instance method`);
+      throw new DefinitionError(
+        `@${decoratorName} on static ${owner}.${String(propertyKey)}: decorate an instance method`,
+      );
     }
     if (typeof propertyKey === 'symbol') {
-      throw new DefinitionError(`@${decoratorName} on ${owner}[${String(propertyKey)}]: handler methods need a string name`);
+      throw new DefinitionError(
+        `@${decoratorName} on ${owner}[${String(propertyKey)}]: handler methods need a string name`,
+      );
     }
     appendHandlerRecord(target.constructor as abstract new () => unknown, {
       kind,

@@ -20,27 +20,37 @@ export function versionProblem(version: unknown): string | undefined {
   return undefined;
 }
 
-/** A subject a handler may subscribe to: dot-separated tokens, `*` as a whole token, `>` last. */
+/** A subject a handler may subscribe to: valid syntax, and not reserved for the Service API. */
 export function subjectProblem(subject: unknown): string | undefined {
-  if (typeof subject !== 'string' || subject.length === 0) return 'a subject must be a non-empty string';
+  const problem = subjectSyntaxProblem(subject);
+  if (problem === undefined && (subject as string).split('.')[0] === '$SRV') {
+    return '$SRV subjects are reserved for the NATS Service API';
+  }
+  return problem;
+}
+
+/** Dot-separated non-empty tokens without white space, `*` as a whole token, `>` as the whole last. */
+function subjectSyntaxProblem(subject: unknown): string | undefined {
+  if (typeof subject !== 'string' || subject.length === 0)
+    return 'a subject must be a non-empty string';
   if (FORBIDDEN_IN_SUBJECT.test(subject)) return 'a subject may not contain white space';
   const tokens = subject.split('.');
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
-    if (token.length === 0) return 'a subject may not have empty tokens (leading, trailing or double dots)';
+    if (token.length === 0)
+      return 'a subject may not have empty tokens (leading, trailing or double dots)';
     if (token !== '*' && token.includes('*')) return '"*" must stand alone as a token';
     if (token.includes('>') && (token !== '>' || i !== tokens.length - 1)) {
       return '">" must stand alone as the last token';
     }
   }
-  if (tokens[0] === '$SRV') return '$SRV subjects are reserved for the NATS Service API';
   return undefined;
 }
 
 /** A subject a message may be published to: a valid subject without wildcards. */
 export function publishSubjectProblem(subject: unknown): string | undefined {
-  const problem = subjectProblem(subject);
-  if (problem && !problem.startsWith('$SRV')) return problem;
+  const problem = subjectSyntaxProblem(subject);
+  if (problem !== undefined) return problem;
   if ((subject as string).split('.').some((t) => t === '*' || t === '>')) {
     return 'messages cannot be published to a wildcard subject';
   }
@@ -62,7 +72,8 @@ export function metadataProblem(metadata: unknown): string | undefined {
   }
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') return `metadata '${key}' must be a string`;
-    if (key.startsWith('_nats')) return `metadata key '${key}' is reserved: keys starting with _nats belong to NATS`;
+    if (key.startsWith('_nats'))
+      return `metadata key '${key}' is reserved: keys starting with _nats belong to NATS`;
   }
   return undefined;
 }

@@ -28,7 +28,9 @@ export function exploreServices(
   defaults: HandlerDefaults = DEFAULT_HANDLER_LIMITS,
 ): readonly ServiceDefinition[] {
   if (!Array.isArray(classes) || classes.length === 0) {
-    throw new DefinitionError('no services to start: pass at least one @Service class in `services`');
+    throw new DefinitionError(
+      'no services to start: pass at least one @Service class in `services`',
+    );
   }
   const definitions = classes.map((c, i) => exploreService(c, i, defaults));
   const byName = new Map<string, ServiceDefinition>();
@@ -44,21 +46,30 @@ export function exploreServices(
   return Object.freeze(definitions);
 }
 
-function exploreService(candidate: unknown, index: number, defaults: HandlerDefaults): ServiceDefinition {
+function exploreService(
+  candidate: unknown,
+  index: number,
+  defaults: HandlerDefaults,
+): ServiceDefinition {
   if (typeof candidate !== 'function') {
-    throw new DefinitionError(`services[${index}] is ${describe(candidate)}, not a class decorated with @Service`);
+    throw new DefinitionError(
+      `services[${index}] is ${describe(candidate)}, not a class decorated with @Service`,
+    );
   }
   const target = candidate as ServiceClass;
   const options = readServiceOptions(target);
   if (!options) {
-    throw new DefinitionError(`${target.name || `services[${index}]`} is listed in services but has no @Service decorator`);
+    throw new DefinitionError(
+      `${target.name || `services[${index}]`} is listed in services but has no @Service decorator`,
+    );
   }
   const where = `${target.name} (@Service '${String(options.name)}')`;
   check(where, 'name', options.name, nameProblem(options.name));
   const version = options.version ?? '0.0.0';
   check(where, 'version', version, versionProblem(version));
   check(where, 'metadata', options.metadata, metadataProblem(options.metadata));
-  if (options.queue !== undefined) check(where, 'queue', options.queue, queueGroupProblem(options.queue));
+  if (options.queue !== undefined)
+    check(where, 'queue', options.queue, queueGroupProblem(options.queue));
   check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
   check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
   assertConstructorMetadata(target);
@@ -67,7 +78,9 @@ function exploreService(candidate: unknown, index: number, defaults: HandlerDefa
     concurrency: options.concurrency ?? defaults.concurrency,
     maxPending: options.maxPending ?? defaults.maxPending,
   };
-  const handlers = readHandlerRecords(target).map((r) => defineHandler(target, options, r, serviceDefaults));
+  const handlers = readHandlerRecords(target).map((r) =>
+    defineHandler(target, options, r, serviceDefaults),
+  );
   assertUnique(target, handlers);
   return Object.freeze({
     target,
@@ -94,7 +107,8 @@ function defineHandler(
   check(where, 'subject', record.subject, subjectProblem(record.subject));
   const name = options.name ?? record.method;
   check(where, 'name', name, nameProblem(name));
-  if (options.queue !== undefined) check(where, 'queue', options.queue, queueGroupProblem(options.queue));
+  if (options.queue !== undefined)
+    check(where, 'queue', options.queue, queueGroupProblem(options.queue));
   check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
   check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
   check(where, 'metadata', options.metadata, metadataProblem(options.metadata));
@@ -116,8 +130,13 @@ function defineHandler(
 }
 
 /** The one queue group rule: the handler's option, else the service's, else the kind's default. */
-function resolveQueue(own: QueueGroupOption | undefined, service: ServiceOptions, record: HandlerRecord): string | undefined {
-  const chosen = own ?? service.queue ?? (record.kind === 'endpoint' ? DEFAULT_ENDPOINT_QUEUE : service.name);
+function resolveQueue(
+  own: QueueGroupOption | undefined,
+  service: ServiceOptions,
+  record: HandlerRecord,
+): string | undefined {
+  const chosen =
+    own ?? service.queue ?? (record.kind === 'endpoint' ? DEFAULT_ENDPOINT_QUEUE : service.name);
   return chosen === false ? undefined : chosen;
 }
 

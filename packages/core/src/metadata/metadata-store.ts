@@ -26,7 +26,7 @@ export function appendHandlerRecord(target: Constructor, record: HandlerRecord):
  */
 export function readHandlerRecords(target: Constructor): HandlerRecord[] {
   const chain: Constructor[] = [];
-  for (let c: unknown = target; typeof c === 'function' && c !== Function.prototype; ) {
+  for (let c: unknown = target; typeof c === 'function' && c !== Function.prototype;) {
     chain.unshift(c as Constructor);
     c = Object.getPrototypeOf(c);
   }

@@ -16,7 +16,9 @@ export function assertReflectMetadata(): void {
  * takes parameters but carries no such metadata was compiled without `emitDecoratorMetadata`
  * (esbuild, tsx) or defined before reflect-metadata was loaded.
  */
-export function assertConstructorMetadata(target: abstract new (...args: never[]) => unknown): void {
+export function assertConstructorMetadata(
+  target: abstract new (...args: never[]) => unknown,
+): void {
   if (target.length === 0) return;
   const paramTypes = Reflect.getMetadata('design:paramtypes', target) as unknown[] | undefined;
   if (paramTypes === undefined) {
@@ -27,7 +29,10 @@ export function assertConstructorMetadata(target: abstract new (...args: never[]
     );
   }
   // tsyringe keeps @inject(token) tokens under this key, by parameter index.
-  const tokens = (Reflect.getOwnMetadata('injectionTokens', target) ?? {}) as Record<number, unknown>;
+  const tokens = (Reflect.getOwnMetadata('injectionTokens', target) ?? {}) as Record<
+    number,
+    unknown
+  >;
   paramTypes.forEach((type, index) => {
     if ((type === Object || type === undefined) && tokens[index] === undefined) {
       throw new ReflectMetadataError(

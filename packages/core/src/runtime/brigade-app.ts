@@ -44,11 +44,14 @@ export class BrigadeApp {
   static async start(options: BrigadeOptions): Promise<BrigadeApp> {
     assertReflectMetadata();
     const limits = {
-      concurrency: positive(options.concurrency, 'concurrency') ?? DEFAULT_HANDLER_LIMITS.concurrency,
+      concurrency:
+        positive(options.concurrency, 'concurrency') ?? DEFAULT_HANDLER_LIMITS.concurrency,
       maxPending: positive(options.maxPending, 'maxPending') ?? DEFAULT_HANDLER_LIMITS.maxPending,
     };
-    const requestTimeoutMs = positive(options.requestTimeoutMs, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const graceMs = nonNegative(options.shutdownGraceMs, 'shutdownGraceMs') ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    const requestTimeoutMs =
+      positive(options.requestTimeoutMs, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const graceMs =
+      nonNegative(options.shutdownGraceMs, 'shutdownGraceMs') ?? DEFAULT_SHUTDOWN_GRACE_MS;
     const services = exploreServices(options.services, limits);
     const appName = services.map((s) => s.name).join(',');
     const logger = createLogger(options.logger, appName);
@@ -69,7 +72,11 @@ export class BrigadeApp {
       const app = new BrigadeApp(services, bus, logger, transport, bindings, shutdown, graceMs);
       for (const s of services) {
         logger.info(
-          { service: s.name, version: s.version, handlers: s.handlers.map((h) => `${h.kind} ${h.subject} [${h.queue ?? 'broadcast'}]`) },
+          {
+            service: s.name,
+            version: s.version,
+            handlers: s.handlers.map((h) => `${h.kind} ${h.subject} [${h.queue ?? 'broadcast'}]`),
+          },
           `service '${s.name}' started`,
         );
       }
@@ -112,12 +119,22 @@ export class BrigadeApp {
 
   private async drainAndClose(): Promise<void> {
     this.logger.info('stopping: no new messages, finishing in-flight ones');
-    await Promise.all(this.bindings.map((b) => b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'))));
+    await Promise.all(
+      this.bindings.map((b) =>
+        b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed')),
+      ),
+    );
     const finished = await waitAtMost(this.idle(), this.graceMs);
     if (!finished) {
       this.shutdown.abort(new NotRunningError('the app is shutting down'));
-      const abandoned = this.bindings.reduce((n, b) => n + b.abandonWaiting('the service is shutting down'), 0);
-      this.logger.warn({ abandoned, graceMs: this.graceMs }, 'grace period over: aborting in-flight handlers');
+      const abandoned = this.bindings.reduce(
+        (n, b) => n + b.abandonWaiting('the service is shutting down'),
+        0,
+      );
+      this.logger.warn(
+        { abandoned, graceMs: this.graceMs },
+        'grace period over: aborting in-flight handlers',
+      );
       // Handlers that honour the signal settle (and reply) at once; wait for them, boundedly.
       const settled = await waitAtMost(this.idle(), ABORT_SETTLE_MS);
       if (!settled) {
@@ -143,9 +160,12 @@ function resolveService(scope: DependencyContainer, service: ServiceDefinition):
   try {
     return scope.resolve(service.target as unknown as new () => object);
   } catch (cause) {
-    throw new DefinitionError(`cannot construct ${service.target.name} (service '${service.name}'): ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new DefinitionError(
+      `cannot construct ${service.target.name} (service '${service.name}'): ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -163,7 +183,9 @@ function positive(value: number | undefined, name: string): number | undefined {
 
 function nonNegative(value: number | undefined, name: string): number | undefined {
   if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-    throw new InvalidOptionError(`${name} must be a number of milliseconds of at least 0, got ${String(value)}`);
+    throw new InvalidOptionError(
+      `${name} must be a number of milliseconds of at least 0, got ${String(value)}`,
+    );
   }
   return value;
 }

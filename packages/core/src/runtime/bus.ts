@@ -30,7 +30,11 @@ export interface RequestManyOptions extends PublishOptions {
 /** One reply of a scatter-gather request: a value, or the error a responder sent. */
 export type GatheredReply<T> =
   | { readonly ok: true; readonly value: T; readonly headers: Record<string, string[]> }
-  | { readonly ok: false; readonly error: ServiceError; readonly headers: Record<string, string[]> };
+  | {
+      readonly ok: false;
+      readonly error: ServiceError;
+      readonly headers: Record<string, string[]>;
+    };
 
 /**
  * The client side of Brigade, injectable into any service: events out, requests out. Inside a
@@ -48,7 +52,11 @@ export class Bus {
   }
 
   /** Publishes an event (plain NATS publish, JSON body). Resolves once handed to the connection. */
-  async publish<T = unknown>(subject: string, data?: T, options: PublishOptions = {}): Promise<void> {
+  async publish<T = unknown>(
+    subject: string,
+    data?: T,
+    options: PublishOptions = {},
+  ): Promise<void> {
     this.open(subject).publish(subject, jsonCodec.encode(data), withPropagation(options.headers));
   }
 
@@ -81,14 +89,24 @@ export class Bus {
     const maxWait = this.timeoutOf(options.maxWait, 'maxWait');
     const max = options.maxReplies ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new InvalidOptionError(`maxReplies must be a whole number of at least 1, got ${String(max)}`);
+      throw new InvalidOptionError(
+        `maxReplies must be a whole number of at least 1, got ${String(max)}`,
+      );
     }
     const headers = withPropagation(options.headers, maxWait);
-    const replies = await transport.requestMany(subject, jsonCodec.encode(data), headers, maxWait, max);
+    const replies = await transport.requestMany(
+      subject,
+      jsonCodec.encode(data),
+      headers,
+      maxWait,
+      max,
+    );
     return replies.map((msg): GatheredReply<TReply> => {
       const headers = headerRecord(msg.headers);
       const error = decodeErrorReply(msg);
-      return error ? { ok: false, error, headers } : { ok: true, value: jsonCodec.decode(msg.data) as TReply, headers };
+      return error
+        ? { ok: false, error, headers }
+        : { ok: true, value: jsonCodec.decode(msg.data) as TReply, headers };
     });
   }
 
@@ -104,7 +122,8 @@ export class Bus {
 
   private open(subject: string): NatsTransport {
     const problem = publishSubjectProblem(subject);
-    if (problem) throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
+    if (problem)
+      throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
     if (!this.transport || this.transport.isClosed) {
       throw new NotRunningError(`cannot send to '${subject}': the app is stopped`);
     }
@@ -114,13 +133,18 @@ export class Bus {
   private timeoutOf(value: number | undefined, name: string): number {
     const timeout = value ?? this.defaultTimeoutMs;
     if (!Number.isFinite(timeout) || timeout <= 0) {
-      throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+      throw new InvalidOptionError(
+        `${name} must be a positive number of milliseconds, got ${String(value)}`,
+      );
     }
     return timeout;
   }
 }
 
-function withPropagation(headers: HeaderInit | undefined, timeoutMs?: number): HeaderInit | undefined {
+function withPropagation(
+  headers: HeaderInit | undefined,
+  timeoutMs?: number,
+): HeaderInit | undefined {
   const ctx = currentContext.getStore();
   if (!ctx && timeoutMs === undefined) return headers;
   const merged: Record<string, string | readonly string[]> = {};

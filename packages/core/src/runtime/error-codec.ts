@@ -13,7 +13,10 @@ export function toServiceError(err: unknown): ServiceError {
 }
 
 /** Headers and body of an error reply. Header values are kept to one line. */
-export function encodeErrorReply(error: ServiceError): { headers: Record<string, string>; body: Uint8Array } {
+export function encodeErrorReply(error: ServiceError): {
+  headers: Record<string, string>;
+  body: Uint8Array;
+} {
   const message = error.message.replace(/[\r\n]+/g, ' ');
   return {
     headers: { [SERVICE_ERROR]: message, [SERVICE_ERROR_CODE]: String(error.status) },
@@ -30,7 +33,8 @@ export function decodeErrorReply(msg: WireMessage): ServiceError | undefined {
   const codeHeader = readHeader(msg, SERVICE_ERROR_CODE);
   if (codeHeader === undefined) return undefined;
   const parsed = Number.parseInt(codeHeader, 10);
-  const status = Number.isInteger(parsed) && parsed >= 100 && parsed <= 999 ? parsed : ServiceStatus.Internal;
+  const status =
+    Number.isInteger(parsed) && parsed >= 100 && parsed <= 999 ? parsed : ServiceStatus.Internal;
   const message = readHeader(msg, SERVICE_ERROR) ?? `service error ${codeHeader}`;
   let details: unknown;
   try {

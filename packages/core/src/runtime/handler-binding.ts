@@ -74,7 +74,10 @@ export class HandlerBinding {
       this.waiting.push(new HandlerContext(msg, this.definition, this.env));
     } else {
       this.stats.numRequests++;
-      this.reject(msg, new UnavailableError(`'${this.env.serviceName}' is overloaded, try again later`));
+      this.reject(
+        msg,
+        new UnavailableError(`'${this.env.serviceName}' is overloaded, try again later`),
+      );
     }
   };
 
@@ -99,14 +102,21 @@ export class HandlerBinding {
     if (result instanceof Promise) {
       result.then(
         (value: unknown) => this.finish(msg, ctx, started, undefined, value),
-        (err: unknown) => this.finish(msg, ctx, started, err ?? new Error('rejected without a reason'), undefined),
+        (err: unknown) =>
+          this.finish(msg, ctx, started, err ?? new Error('rejected without a reason'), undefined),
       );
     } else {
       this.finish(msg, ctx, started, undefined, result);
     }
   }
 
-  private finish(msg: WireMessage, ctx: HandlerContext, started: number, error: unknown, value: unknown): void {
+  private finish(
+    msg: WireMessage,
+    ctx: HandlerContext,
+    started: number,
+    error: unknown,
+    value: unknown,
+  ): void {
     const stats = this.stats;
     stats.numRequests++;
     if (error !== undefined) {
@@ -158,7 +168,10 @@ export class HandlerBinding {
     try {
       this.transport.publish(msg.reply, body, headers);
     } catch (err) {
-      this.env.logger.error({ err, subject: msg.subject }, `${this.where()} could not send its error reply`);
+      this.env.logger.error(
+        { err, subject: msg.subject },
+        `${this.where()} could not send its error reply`,
+      );
     }
   }
 
@@ -168,14 +181,16 @@ export class HandlerBinding {
       if (!ctx) break;
       if (this.definition.kind === 'endpoint' && (ctx.remainingMs() ?? 1) <= 0) {
         this.stats.numRequests++;
-        this.reject(ctx.message, new TimeoutError('the request waited past its deadline and was not handled'));
+        this.reject(
+          ctx.message,
+          new TimeoutError('the request waited past its deadline and was not handled'),
+        );
         continue;
       }
       this.run(ctx);
     }
     this.settleIdle();
   }
-
 
   private settleIdle(): void {
     if (this.busy !== 0 || this.idleWaiters.length === 0) return;

@@ -88,7 +88,8 @@ export class HandlerContext implements MessageContext {
   }
 
   get correlationId(): string {
-    return (this.cachedCorrelationId ??= readHeader(this.message, CORRELATION_ID) ?? newCorrelationId());
+    return (this.cachedCorrelationId ??=
+      readHeader(this.message, CORRELATION_ID) ?? newCorrelationId());
   }
 
   get logger(): Logger {
@@ -106,7 +107,10 @@ export class HandlerContext implements MessageContext {
     this.cachedSignal =
       remaining === undefined
         ? this.env.shutdownSignal
-        : AbortSignal.any([this.env.shutdownSignal, AbortSignal.timeout(Math.max(0, Math.ceil(remaining)))]);
+        : AbortSignal.any([
+            this.env.shutdownSignal,
+            AbortSignal.timeout(Math.max(0, Math.ceil(remaining))),
+          ]);
     return this.cachedSignal;
   }
 

@@ -12,7 +12,10 @@ export async function runApp(options: BrigadeOptions): Promise<BrigadeApp | unde
   try {
     app = await BrigadeApp.start(options);
   } catch (err) {
-    createLogger(options.logger, 'brigade').fatal({ err }, `failed to start: ${(err as Error).message}`);
+    createLogger(options.logger, 'brigade').fatal(
+      { err },
+      `failed to start: ${(err as Error).message}`,
+    );
     process.exit(1);
   }
   const onSignal = (signal: NodeJS.Signals): void => {

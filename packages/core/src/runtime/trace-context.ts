@@ -19,7 +19,8 @@ const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a
  * incoming value is absent or malformed (W3C says: start over rather than propagate garbage).
  */
 export function childTraceparent(incoming: string | undefined): string | undefined {
-  const match = incoming === undefined ? null : TRACEPARENT_PATTERN.exec(incoming.trim().toLowerCase());
+  const match =
+    incoming === undefined ? null : TRACEPARENT_PATTERN.exec(incoming.trim().toLowerCase());
   if (!match || match[1] === 'ff' || /^0+$/.test(match[2] as string)) return undefined;
   return `00-${match[2]}-${randomBytes(8).toString('hex')}-${match[4]}`;
 }

@@ -13,7 +13,9 @@ export const jsonCodec = {
     try {
       text = JSON.stringify(value);
     } catch (cause) {
-      throw new CodecError(`cannot encode the value as JSON: ${(cause as Error).message}`, { cause });
+      throw new CodecError(`cannot encode the value as JSON: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     return text === undefined ? EMPTY : encoder.encode(text);
   },

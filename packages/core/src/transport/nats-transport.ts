@@ -28,25 +28,38 @@ export class NatsTransport {
     this.mux = new RequestMux(connection);
     void this.watchStatus();
     void connection.closed().then((err) => {
-      this.mux.rejectAll(new NotRunningError('the NATS connection closed', { cause: err ?? undefined }));
+      this.mux.rejectAll(
+        new NotRunningError('the NATS connection closed', { cause: err ?? undefined }),
+      );
     });
   }
 
-  static async connect(settings: ConnectionSettings, defaultName: string, logger: Logger): Promise<NatsTransport> {
+  static async connect(
+    settings: ConnectionSettings,
+    defaultName: string,
+    logger: Logger,
+  ): Promise<NatsTransport> {
     const servers = normaliseServers(settings.servers ?? process.env['NATS_URL'] ?? DEFAULT_SERVER);
     let nc: NatsConnection;
     try {
       nc = await connect(toConnectionOptions(settings, servers, defaultName));
     } catch (cause) {
-      throw new ConnectionError(`cannot connect to NATS at ${servers.join(', ')}: ${describeConnectError(cause)}`, {
-        cause,
-      });
+      throw new ConnectionError(
+        `cannot connect to NATS at ${servers.join(', ')}: ${describeConnectError(cause)}`,
+        {
+          cause,
+        },
+      );
     }
     logger.info({ server: nc.getServer() }, 'connected to NATS');
     return new NatsTransport(nc, logger);
   }
 
-  subscribe(subject: string, queue: string | undefined, onMessage: (msg: WireMessage) => void): TransportSubscription {
+  subscribe(
+    subject: string,
+    queue: string | undefined,
+    onMessage: (msg: WireMessage) => void,
+  ): TransportSubscription {
     return this.connection.subscribe(subject, {
       queue,
       callback: (err, msg) => {
@@ -60,9 +73,18 @@ export class NatsTransport {
     this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply });
   }
 
-  request(subject: string, data: Uint8Array, headers: HeaderInit | undefined, timeoutMs: number): Promise<WireMessage> {
+  request(
+    subject: string,
+    data: Uint8Array,
+    headers: HeaderInit | undefined,
+    timeoutMs: number,
+  ): Promise<WireMessage> {
     const hdrs = toMsgHdrs(headers);
-    return this.mux.request(subject, (reply) => this.connection.publish(subject, data, { headers: hdrs, reply }), timeoutMs);
+    return this.mux.request(
+      subject,
+      (reply) => this.connection.publish(subject, data, { headers: hdrs, reply }),
+      timeoutMs,
+    );
   }
 
   /** Sends one request and collects every reply that arrives within `maxWaitMs` (or up to `max`). */
@@ -137,12 +159,19 @@ export class NatsTransport {
 }
 
 function normaliseServers(servers: string | readonly string[]): string[] {
-  const list = (typeof servers === 'string' ? servers.split(',') : [...servers]).map((s) => s.trim()).filter(Boolean);
-  if (list.length === 0) throw new ConnectionError('no NATS server given: set `nats.servers` or NATS_URL');
+  const list = (typeof servers === 'string' ? servers.split(',') : [...servers])
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0)
+    throw new ConnectionError('no NATS server given: set `nats.servers` or NATS_URL');
   return list;
 }
 
-function toConnectionOptions(settings: ConnectionSettings, servers: string[], defaultName: string): ConnectionOptions {
+function toConnectionOptions(
+  settings: ConnectionSettings,
+  servers: string[],
+  defaultName: string,
+): ConnectionOptions {
   const options: ConnectionOptions = {
     servers,
     name: settings.name ?? defaultName,

@@ -42,9 +42,13 @@ export class RequestMux {
     timeoutMs: number,
   ): Promise<WireMessage> {
     if (this.nc.isClosed() || this.nc.isDraining()) {
-      return Promise.reject(new NotRunningError(`cannot request '${subject}': the connection is closing`));
+      return Promise.reject(
+        new NotRunningError(`cannot request '${subject}': the connection is closing`),
+      );
     }
-    this.subscription ??= this.nc.subscribe(`${this.inboxPrefix}.*`, { callback: (_err, msg) => this.onReply(msg) });
+    this.subscription ??= this.nc.subscribe(`${this.inboxPrefix}.*`, {
+      callback: (_err, msg) => this.onReply(msg),
+    });
     const token = (this.counter++).toString(36);
     return new Promise<WireMessage>((resolve, reject) => {
       const entry: PendingRequest = {

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { connect, JSONCodec } from 'nats';
+import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
+
+const json = JSONCodec();
+const FIXTURE = join(__dirname, 'fixtures', 'entry.fixture.ts');
+
+function startFixture(natsUrl: string): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '-r', 'ts-node/register', FIXTURE],
+    {
+      env: { ...process.env, NATS_URL: natsUrl, TS_NODE_TRANSPILE_ONLY: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, output: () => output, exited };
+}
+
+describe('Brigade.run entry helper @integration', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+
+  it('drains on SIGTERM: the in-flight request is answered and the process exits 0', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startFixture(server.url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => proc.output().includes("service 'fixture' started"), { timeout: 15_000 });
+    const client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    const reply = client.request('fixture.slow', json.encode(400), { timeout: 5_000 });
+    // NATS keeps one connection's messages in order: once this second reply is back, the first
+    // request has reached the handler and is in flight.
+    await waitFor(
+      async () => (await client.request('fixture.slow', json.encode(0))).string() === '"finished"',
+    );
+    proc.child.kill('SIGTERM');
+    expect((await reply).string()).to.equal('"finished"');
+    expect(await proc.exited).to.equal(0);
+    expect(proc.output()).to.include('SIGTERM received').and.include('stopped');
+  });
+
+  it('exits 1 with the reason when the start fails', async () => {
+    const server = await NatsServer.start();
+    const url = server.url;
+    await server.stop();
+    const proc = startFixture(url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    expect(await proc.exited).to.equal(1);
+    expect(proc.output()).to.include('failed to start').and.include('connection refused');
+  });
+});
