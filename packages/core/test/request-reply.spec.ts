@@ -177,7 +177,7 @@ describe('request-reply and errors @integration', () => {
       expect(reply.headers?.get('Nats-Service-Error-Code')).to.equal('500');
     });
 
-    it('counts a request to a handler of a stopped-responding service as no responders', async () => {
+    it("gets the server's no-responders status on a subject nobody serves", async () => {
       const failure = await client
         .request('menu.missing')
         .catch((e: Error & { code: string }) => e);

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { connect } from 'nats';
+import { Cleanup, findNatsServer, NatsServer, waitFor } from '@brigade/testing';
+
+describe('testing kit', () => {
+  describe('waitFor', () => {
+    it('returns the first truthy value of the condition', async () => {
+      let calls = 0;
+      expect(await waitFor(() => (++calls >= 3 ? `after ${calls}` : undefined))).to.equal(
+        'after 3',
+      );
+    });
+
+    it('fails at the deadline with the message and the last error', async () => {
+      const failure = await waitFor(
+        () => {
+          throw new Error('not yet');
+        },
+        { timeout: 50, message: 'the order to be served' },
+      ).catch((e: Error) => e.message);
+      expect(failure).to.equal(
+        'waitFor: the order to be served within 50 ms (last error: not yet)',
+      );
+    });
+  });
+
+  describe('finding nats-server', () => {
+    const saved = { bin: process.env['NATS_SERVER_BIN'], path: process.env['PATH'] };
+    afterEach(() => {
+      process.env['PATH'] = saved.path;
+      if (saved.bin === undefined) delete process.env['NATS_SERVER_BIN'];
+      else process.env['NATS_SERVER_BIN'] = saved.bin;
+    });
+
+    it('names the install command when NATS_SERVER_BIN points nowhere', () => {
+      process.env['NATS_SERVER_BIN'] = '/nonexistent/nats-server';
+      expect(() => findNatsServer()).to.throw('apt-get install -y nats-server');
+    });
+
+    it('finds it on PATH', () => {
+      delete process.env['NATS_SERVER_BIN'];
+      expect(findNatsServer()).to.match(/nats-server$/);
+    });
+  });
+
+  describe('NatsServer @integration', () => {
+    const cleanup = new Cleanup();
+    afterEach(() => cleanup.run());
+
+    it('runs on a random loopback port and stops by its own handle', async () => {
+      const one = cleanup.add(await NatsServer.start(), (s) => s.stop());
+      const two = cleanup.add(await NatsServer.start(), (s) => s.stop());
+      expect(one.port).to.not.equal(two.port);
+      expect(one.url).to.match(/^nats:\/\/127\.0\.0\.1:\d+$/);
+      const nc = await connect({ servers: one.url });
+      await nc.close();
+      await one.stop();
+      expect(one.isRunning).to.equal(false);
+      const refused = await connect({ servers: one.url, reconnect: false }).catch(
+        (e: { code: string }) => e.code,
+      );
+      expect(refused).to.equal('CONNECTION_REFUSED');
+      const stillUp = await connect({ servers: two.url });
+      await stillUp.close();
+    });
+
+    it('starts with JetStream in a temporary store and restarts on the same port', async () => {
+      const server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+      const nc = cleanup.add(await connect({ servers: server.url, reconnectTimeWait: 50 }), (c) =>
+        c.close(),
+      );
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.add({ name: 'KIT', subjects: ['kit.>'] });
+      const port = server.port;
+      await server.restart();
+      expect(server.port).to.equal(port);
+      await waitFor(
+        async () => (await (await nc.jetstreamManager()).streams.info('KIT')).config.name === 'KIT',
+        {
+          timeout: 10_000,
+        },
+      );
+    });
+  });
+});
