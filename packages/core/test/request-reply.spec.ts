@@ -75,6 +75,11 @@ describe('request-reply and errors @integration', () => {
       return 'done';
     }
 
+    @Endpoint('menu.huge')
+    huge(): string {
+      return 'x'.repeat(2 * 1024 * 1024); // over the server's 1 MiB max_payload
+    }
+
     @Endpoint('menu.circular')
     circular(): unknown {
       const value: Record<string, unknown> = {};
@@ -175,6 +180,16 @@ describe('request-reply and errors @integration', () => {
     it('answers a result that cannot be encoded with 500', async () => {
       const reply = await client.request('menu.circular');
       expect(reply.headers?.get('Nats-Service-Error-Code')).to.equal('500');
+    });
+
+    it('answers 500 when the reply is too large for the server, instead of leaving the caller waiting', async () => {
+      const reply = await client.request('menu.huge', undefined, { timeout: 5_000 });
+      expect(reply.headers?.get('Nats-Service-Error-Code')).to.equal('500');
+      expect(reply.headers?.get('Nats-Service-Error')).to.equal('the reply could not be sent');
+      expect(app.stats().find((s) => s.handler.name === 'huge')?.stats).to.include({
+        numRequests: 1,
+        numErrors: 1,
+      });
     });
 
     it("gets the server's no-responders status on a subject nobody serves", async () => {

@@ -7,7 +7,8 @@ import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { NatsTransport } from '../transport/nats-transport';
 import type { BrigadeOptions } from './brigade-options';
 import { Bus } from './bus';
-import { HandlerBinding } from './handler-binding';
+import { CoreBinding, type Binding } from './handler-binding';
+import { HandlerInvoker } from './handler-invoker';
 import type { HandlerStats } from './handler-stats';
 import { createLogger, type Logger } from './logger';
 
@@ -31,7 +32,7 @@ export class BrigadeApp {
     readonly bus: Bus,
     readonly logger: Logger,
     private readonly transport: NatsTransport,
-    private readonly bindings: readonly HandlerBinding[],
+    private readonly bindings: readonly Binding[],
     private readonly shutdown: AbortController,
     private readonly graceMs: number,
   ) {}
@@ -65,9 +66,11 @@ export class BrigadeApp {
       const bindings = services.flatMap((service) => {
         const instance = resolveService(scope, service);
         const env = { serviceName: service.name, logger, shutdownSignal: shutdown.signal };
-        return service.handlers.map((h) => new HandlerBinding(h, instance, transport, env));
+        return service.handlers.map(
+          (h) => new CoreBinding(new HandlerInvoker(h, instance, env), transport),
+        );
       });
-      for (const binding of bindings) binding.bind();
+      for (const binding of bindings) await binding.bind();
       await transport.flush();
       const app = new BrigadeApp(services, bus, logger, transport, bindings, shutdown, graceMs);
       for (const s of services) {
@@ -89,10 +92,10 @@ export class BrigadeApp {
 
   /** Live counters of every handler. */
   stats(): HandlerSnapshot[] {
-    return this.bindings.map((b) => ({
-      service: this.serviceOf(b).name,
-      handler: b.definition,
-      stats: { ...b.stats },
+    return this.bindings.map(({ invoker }) => ({
+      service: invoker.env.serviceName,
+      handler: invoker.definition,
+      stats: { ...invoker.stats },
     }));
   }
 
@@ -149,10 +152,6 @@ export class BrigadeApp {
 
   private idle(): Promise<unknown> {
     return Promise.all(this.bindings.map((b) => b.idle()));
-  }
-
-  private serviceOf(binding: HandlerBinding): ServiceDefinition {
-    return this.services.find((s) => s.handlers.includes(binding.definition)) as ServiceDefinition;
   }
 }
 

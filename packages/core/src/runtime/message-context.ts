@@ -53,6 +53,8 @@ export const currentContext = new AsyncLocalStorage<HandlerContext>();
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {
   private readonly receivedAt = performance.now();
+  /** When the handler started, for the processing time (`performance.now()` ms). */
+  startedAt = 0;
   private cachedCorrelationId: string | undefined;
   private cachedLogger: Logger | undefined;
   private cachedSignal: AbortSignal | undefined;
