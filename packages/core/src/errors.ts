@@ -21,6 +21,14 @@ export const ErrorCode = {
   RequestTimeout: 'REQUEST_TIMEOUT',
   /** A service answered with an error reply (`Nats-Service-Error-Code`). */
   ServiceError: 'SERVICE_ERROR',
+  /** JetStream is not enabled on the server, or a stream or consumer cannot be provisioned. */
+  JetStream: 'JETSTREAM_ERROR',
+  /** A durable publish went to a subject no stream stores. */
+  NoStream: 'NO_STREAM',
+  /** A durable handler's failure that retrying cannot fix: dead-letter at once. */
+  Permanent: 'PERMANENT_FAILURE',
+  /** No dead letter with that sequence. */
+  DeadLetterNotFound: 'DEAD_LETTER_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -71,6 +79,47 @@ export class NotRunningError extends BrigadeError {
 export class CodecError extends BrigadeError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.Codec, message, options);
+  }
+}
+
+/** JetStream is off, or a stream or consumer could not be provisioned; the message says which. */
+export class JetStreamError extends BrigadeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.JetStream, message, options);
+  }
+}
+
+/** A durable publish to a subject that no stream stores: nothing was kept. */
+export class NoStreamError extends BrigadeError {
+  constructor(
+    readonly subject: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      ErrorCode.NoStream,
+      `no stream stores subject '${subject}': declare a stream whose subjects cover it (Brigade.start({ streams }))`,
+      options,
+    );
+  }
+}
+
+/**
+ * Thrown from a durable handler for a failure that retrying cannot fix: the message goes to the
+ * dead-letter stream at once instead of being redelivered. `BadRequestError` and
+ * `ValidationError` count as permanent too.
+ */
+export class PermanentError extends BrigadeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.Permanent, message, options);
+  }
+}
+
+export class DeadLetterNotFoundError extends BrigadeError {
+  constructor(
+    readonly sequence: number,
+    options?: ErrorOptions,
+  ) {
+    super(ErrorCode.DeadLetterNotFound, `no dead letter with sequence ${sequence}`, options);
   }
 }
 
@@ -208,3 +257,12 @@ const STATUS_CLASSES = new Map<
   [ServiceStatus.Internal, InternalError],
   [ServiceStatus.Unavailable, UnavailableError],
 ]);
+
+/** True for failures a durable handler should not retry. */
+export function isPermanentFailure(error: unknown): boolean {
+  return (
+    error instanceof PermanentError ||
+    (error instanceof ServiceError &&
+      (error.status === ServiceStatus.BadRequest || error.status === ServiceStatus.Validation))
+  );
+}

@@ -62,6 +62,7 @@ describe('discovery', () => {
           maxPending: 10_000,
           payload: 'json',
           metadata: {},
+          durable: undefined,
         },
         {
           kind: 'endpoint',
@@ -73,6 +74,7 @@ describe('discovery', () => {
           maxPending: 10_000,
           payload: 'json',
           metadata: {},
+          durable: undefined,
         },
       ]);
       expect(Object.isFrozen(service)).to.equal(true);
@@ -308,6 +310,73 @@ describe('discovery', () => {
       }).catch((e: unknown) => e);
       expect(failure).to.be.instanceOf(DefinitionError);
       expect((failure as Error).message).to.include('BadService');
+    });
+  });
+
+  describe('durable handlers', () => {
+    it('resolves the consumer and its defaults', () => {
+      @Service({ name: 'kitchen' })
+      class Kitchen {
+        @Subscribe('orders.placed', { durable: { stream: 'ORDERS' } })
+        cook(): void {}
+
+        @Subscribe('orders.paid', {
+          durable: {
+            stream: 'ORDERS',
+            consumer: 'payments',
+            maxDeliver: 3,
+            backoff: [250, '2s'],
+            ackWait: '1m',
+            maxAckPending: 10,
+          },
+        })
+        paid(): void {}
+      }
+      const [cook, paid] = explore(Kitchen)[0]?.handlers ?? [];
+      expect(cook?.queue).to.equal(undefined);
+      expect(cook?.durable).to.deep.equal({
+        stream: 'ORDERS',
+        consumer: 'kitchen_cook',
+        maxDeliver: 5,
+        backoffMs: [1_000, 5_000, 30_000],
+        ackWaitMs: 30_000,
+        maxAckPending: 1_000,
+      });
+      expect(paid?.durable).to.deep.equal({
+        stream: 'ORDERS',
+        consumer: 'payments',
+        maxDeliver: 3,
+        backoffMs: [250, 2_000],
+        ackWaitMs: 60_000,
+        maxAckPending: 10,
+      });
+    });
+
+    const bad: [string, object, string][] = [
+      ['a stream name with a dot', { stream: 'OR.DERS' }, 'durable.stream'],
+      ['a malformed backoff', { stream: 'S', backoff: ['soon'] }, 'durable.backoff[0]'],
+      ['an empty backoff', { stream: 'S', backoff: [] }, 'durable.backoff'],
+      ['a tiny ackWait', { stream: 'S', ackWait: '10ms' }, 'ackWait must be at least 1s'],
+      ['a zero maxDeliver', { stream: 'S', maxDeliver: 0 }, 'durable.maxDeliver'],
+    ];
+    for (const [what, durable, fragment] of bad) {
+      it(`rejects ${what}`, () => {
+        @Service({ name: 'bad' })
+        class BadDurable {
+          @Subscribe('x', { durable: durable as { stream: string } })
+          x(): void {}
+        }
+        expectDefinitionError(() => explore(BadDurable), 'BadDurable.x', fragment);
+      });
+    }
+
+    it('rejects a queue group on a durable handler', () => {
+      @Service({ name: 'mixed' })
+      class Mixed {
+        @Subscribe('x', { durable: { stream: 'S' }, queue: false })
+        x(): void {}
+      }
+      expectDefinitionError(() => explore(Mixed), 'Mixed.x', 'remove `queue`');
     });
   });
 

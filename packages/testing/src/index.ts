@@ -1,3 +1,5 @@
+// The kit loads the polyfill itself so a spec needs no setup line; apps still import it in their entry.
+import 'reflect-metadata';
 export { NatsServer, type NatsServerOptions } from './nats-server';
 export { findNatsServer, INSTALL_HINT } from './nats-server-binary';
 export { waitFor, type WaitForOptions } from './wait-for';

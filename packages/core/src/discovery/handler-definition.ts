@@ -13,7 +13,27 @@ export interface HandlerDefinition {
   readonly maxPending: number;
   readonly payload: PayloadEncoding;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Set for durable (JetStream) event handlers. */
+  readonly durable: DurableDefinition | undefined;
 }
+
+/** A durable handler's consumer, with every default resolved. */
+export interface DurableDefinition {
+  readonly stream: string;
+  readonly consumer: string;
+  readonly maxDeliver: number;
+  /** Redelivery delays after failures, in ms; the last repeats. */
+  readonly backoffMs: readonly number[];
+  readonly ackWaitMs: number;
+  readonly maxAckPending: number;
+}
+
+export const DURABLE_DEFAULTS = {
+  maxDeliver: 5,
+  backoff: ['1s', '5s', '30s'],
+  ackWait: '30s',
+  maxAckPending: 1_000,
+} as const;
 
 export type ServiceClass = abstract new (...args: never[]) => object;
 

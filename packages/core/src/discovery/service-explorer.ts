@@ -1,10 +1,18 @@
 import { DefinitionError } from '../errors';
-import type { HandlerRecord, QueueGroupOption, ServiceOptions } from '../metadata/handler-options';
+import type {
+  DurableOptions,
+  HandlerRecord,
+  QueueGroupOption,
+  ServiceOptions,
+} from '../metadata/handler-options';
+import { parseDuration } from './duration';
 import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
 import { assertConstructorMetadata } from '../metadata/reflect-guard';
 import {
   DEFAULT_ENDPOINT_QUEUE,
   DEFAULT_HANDLER_LIMITS,
+  DURABLE_DEFAULTS,
+  type DurableDefinition,
   type HandlerDefaults,
   type HandlerDefinition,
   type ServiceClass,
@@ -121,12 +129,65 @@ function defineHandler(
     name,
     method: record.method,
     subject: record.subject,
-    queue: resolveQueue(options.queue, service, record),
+    queue: options.durable === undefined ? resolveQueue(options.queue, service, record) : undefined,
     concurrency: options.concurrency ?? defaults.concurrency,
     maxPending: options.maxPending ?? defaults.maxPending,
     payload,
     metadata: Object.freeze({ ...options.metadata }),
+    durable:
+      options.durable === undefined ? undefined : defineDurable(where, service.name, name, record),
   });
+}
+
+function defineDurable(
+  where: string,
+  serviceName: string,
+  handlerName: string,
+  record: HandlerRecord,
+): DurableDefinition {
+  const durable = record.options.durable as DurableOptions;
+  if (record.kind !== 'event')
+    throw new DefinitionError(`${where}: only @Subscribe handlers can be durable`);
+  if (typeof durable !== 'object' || durable === null) {
+    throw new DefinitionError(
+      `${where}: invalid durable ${describe(durable)}: give at least { stream }`,
+    );
+  }
+  if (record.options.queue !== undefined) {
+    throw new DefinitionError(
+      `${where}: a durable handler's instances share one JetStream consumer, not a queue group: remove \`queue\``,
+    );
+  }
+  check(where, 'durable.stream', durable.stream, nameProblem(durable.stream));
+  const consumer = durable.consumer ?? `${serviceName}_${handlerName}`;
+  check(where, 'durable.consumer', consumer, nameProblem(consumer));
+  const maxDeliver = durable.maxDeliver ?? DURABLE_DEFAULTS.maxDeliver;
+  check(where, 'durable.maxDeliver', maxDeliver, positiveIntegerProblem(maxDeliver));
+  const maxAckPending = durable.maxAckPending ?? DURABLE_DEFAULTS.maxAckPending;
+  check(where, 'durable.maxAckPending', maxAckPending, positiveIntegerProblem(maxAckPending));
+  const backoff = durable.backoff ?? DURABLE_DEFAULTS.backoff;
+  if (!Array.isArray(backoff) || backoff.length === 0) {
+    check(where, 'durable.backoff', backoff, 'backoff is a non-empty list of durations');
+  }
+  const backoffMs = backoff.map((d, i) => duration(where, `durable.backoff[${i}]`, d));
+  const ackWaitMs = duration(where, 'durable.ackWait', durable.ackWait ?? DURABLE_DEFAULTS.ackWait);
+  if (ackWaitMs < 1_000)
+    check(where, 'durable.ackWait', durable.ackWait, 'ackWait must be at least 1s');
+  return Object.freeze({
+    stream: durable.stream,
+    consumer,
+    maxDeliver,
+    backoffMs: Object.freeze(backoffMs),
+    ackWaitMs,
+    maxAckPending,
+  });
+}
+
+function duration(where: string, field: string, value: unknown): number {
+  const ms = parseDuration(value);
+  if (typeof ms === 'string')
+    throw new DefinitionError(`${where}: invalid ${field} ${describe(value)}: ${ms}`);
+  return ms;
 }
 
 /** The one queue group rule: the handler's option, else the service's, else the kind's default. */
@@ -144,13 +205,17 @@ function assertUnique(target: ServiceClass, handlers: HandlerDefinition[]): void
   const bindings = new Map<string, HandlerDefinition>();
   const names = new Map<string, HandlerDefinition>();
   for (const h of handlers) {
-    const binding = `${h.subject}\u0000${h.queue ?? ''}`;
+    const binding = h.durable
+      ? `durable\u0000${h.durable.stream}\u0000${h.durable.consumer}`
+      : `${h.subject}\u0000${h.queue ?? ''}`;
     const sameBinding = bindings.get(binding);
     if (sameBinding) {
-      const queue = h.queue === undefined ? 'no queue group' : `queue group '${h.queue}'`;
+      const shared = h.durable
+        ? `read stream '${h.durable.stream}' through consumer '${h.durable.consumer}'`
+        : `handle '${h.subject}' in ${h.queue === undefined ? 'no queue group' : `queue group '${h.queue}'`}`;
       throw new DefinitionError(
-        `${target.name}.${h.method} and ${target.name}.${sameBinding.method} both handle '${h.subject}' in ${queue}: ` +
-          'give one of them another subject or queue group',
+        `${target.name}.${h.method} and ${target.name}.${sameBinding.method} both ${shared}: ` +
+          'give one of them another subject, queue group or consumer',
       );
     }
     bindings.set(binding, h);

@@ -1,4 +1,5 @@
 /** What the decorators record. Discovery validates these and resolves defaults. */
+import type { Duration } from '../discovery/duration';
 
 /** A queue group name, or `false` for no queue group: every instance gets every message. */
 export type QueueGroupOption = string | false;
@@ -32,10 +33,35 @@ export interface EndpointOptions extends HandlerOptions {
   name?: string;
 }
 
+/** Read events from a JetStream stream through a durable pull consumer. */
+export interface DurableOptions {
+  /** The stream holding the events: declared in the app's `streams`, or existing on the server. */
+  stream: string;
+  /** The durable consumer's name, shared by every instance. Default: `<service>_<handler>`. */
+  consumer?: string;
+  /** Deliveries before a failing message goes to the dead-letter stream. Default: 5. */
+  maxDeliver?: number;
+  /** Delay before each redelivery after a failure (ms or `'5s'`); the last repeats. Default: `['1s', '5s', '30s']`. */
+  backoff?: readonly Duration[];
+  /**
+   * How long the server waits for an acknowledgement before redelivering (the handler's process
+   * died). Handlers running longer are kept alive with `working()`. Default: `'30s'`.
+   */
+  ackWait?: Duration;
+  /** Messages handed out and not yet acknowledged, across all instances. Default: 1,000. */
+  maxAckPending?: number;
+}
+
 /** Options of `@Subscribe`. */
 export interface SubscribeOptions extends HandlerOptions {
   /** The handler's name in the NATS Service API. Default: the method's name. */
   name?: string;
+  /**
+   * Make the subscription durable: nothing is lost while no instance runs, failures are retried
+   * with backoff, and messages that keep failing land in the dead-letter stream. The consumer is
+   * shared by the service's instances like a queue group, so `queue` does not apply.
+   */
+  durable?: DurableOptions;
 }
 
 export type HandlerKind = 'endpoint' | 'event';

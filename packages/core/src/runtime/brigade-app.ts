@@ -6,6 +6,11 @@ import { DefinitionError, InvalidOptionError, NotRunningError } from '../errors'
 import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { NatsTransport } from '../transport/nats-transport';
 import type { BrigadeOptions } from './brigade-options';
+import { defineStreams } from '../discovery/stream-declaration';
+import { defineDeadLetters } from '../jetstream/dead-letter-settings';
+import { DeadLetters } from '../jetstream/dead-letters';
+import { DurableBinding } from '../jetstream/durable-binding';
+import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
 import { Bus } from './bus';
 import { CoreBinding, type Binding } from './handler-binding';
 import { HandlerInvoker } from './handler-invoker';
@@ -30,6 +35,8 @@ export class BrigadeApp {
   private constructor(
     readonly services: readonly ServiceDefinition[],
     readonly bus: Bus,
+    /** The dead letters of this app's durable handlers (and any other's on the same stream). */
+    readonly deadLetters: DeadLetters,
     readonly logger: Logger,
     private readonly transport: NatsTransport,
     private readonly bindings: readonly Binding[],
@@ -54,31 +61,55 @@ export class BrigadeApp {
     const graceMs =
       nonNegative(options.shutdownGraceMs, 'shutdownGraceMs') ?? DEFAULT_SHUTDOWN_GRACE_MS;
     const services = exploreServices(options.services, limits);
+    const streams = defineStreams(options.streams);
+    const deadLetterSettings = defineDeadLetters(options.deadLetter);
     const appName = services.map((s) => s.name).join(',');
     const logger = createLogger(options.logger, appName);
 
     const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
     try {
-      const bus = new Bus(transport, requestTimeoutMs);
+      const jetstream = lazyJetStream(transport.connection);
+      const durable = await provisionJetStream(
+        jetstream,
+        streams,
+        services,
+        deadLetterSettings,
+        logger,
+      );
+      const bus = new Bus(transport, jetstream, requestTimeoutMs);
+      const deadLetters = new DeadLetters(jetstream, deadLetterSettings);
       const scope = (options.container ?? rootContainer).createChildContainer();
       scope.register(Bus, { useValue: bus });
+      scope.register(DeadLetters, { useValue: deadLetters });
       const shutdown = new AbortController();
       const bindings = services.flatMap((service) => {
         const instance = resolveService(scope, service);
         const env = { serviceName: service.name, logger, shutdownSignal: shutdown.signal };
-        return service.handlers.map(
-          (h) => new CoreBinding(new HandlerInvoker(h, instance, env), transport),
-        );
+        return service.handlers.map((h): Binding => {
+          const invoker = new HandlerInvoker(h, instance, env);
+          return h.durable && durable
+            ? new DurableBinding(invoker, durable.context, durable.writer)
+            : new CoreBinding(invoker, transport);
+        });
       });
       for (const binding of bindings) await binding.bind();
       await transport.flush();
-      const app = new BrigadeApp(services, bus, logger, transport, bindings, shutdown, graceMs);
+      const app = new BrigadeApp(
+        services,
+        bus,
+        deadLetters,
+        logger,
+        transport,
+        bindings,
+        shutdown,
+        graceMs,
+      );
       for (const s of services) {
         logger.info(
           {
             service: s.name,
             version: s.version,
-            handlers: s.handlers.map((h) => `${h.kind} ${h.subject} [${h.queue ?? 'broadcast'}]`),
+            handlers: s.handlers.map((h) => `${h.kind} ${h.subject} [${describeDelivery(h)}]`),
           },
           `service '${s.name}' started`,
         );
@@ -187,4 +218,9 @@ function nonNegative(value: number | undefined, name: string): number | undefine
     );
   }
   return value;
+}
+
+function describeDelivery(handler: ServiceDefinition['handlers'][number]): string {
+  if (handler.durable) return `durable ${handler.durable.stream}/${handler.durable.consumer}`;
+  return handler.queue === undefined ? 'broadcast' : `queue ${handler.queue}`;
 }

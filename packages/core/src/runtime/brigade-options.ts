@@ -1,6 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { LoggerSettings } from './logger';
+import type { StreamDeclaration } from '../discovery/stream-declaration';
+import type { DeadLetterOptions } from '../jetstream/dead-letter-settings';
 
 /** Everything `Brigade.start()` takes. */
 export interface BrigadeOptions {
@@ -22,4 +24,8 @@ export interface BrigadeOptions {
   maxPending?: number;
   /** How long `stop()` lets in-flight handlers finish before aborting their signals, in ms. Default: 10,000. */
   shutdownGraceMs?: number;
+  /** JetStream streams to provision at start: created when missing, updated when changed. */
+  streams?: readonly StreamDeclaration[];
+  /** Where durable handlers' dead letters go. */
+  deadLetter?: DeadLetterOptions;
 }

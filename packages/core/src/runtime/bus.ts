@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { JetStreamContext, PublishAck } from '../jetstream/jetstream-context';
 import { InvalidOptionError, NotRunningError, type ServiceError } from '../errors';
 import { publishSubjectProblem } from '../discovery/naming-rules';
 import { jsonCodec } from '../transport/json.codec';
@@ -11,6 +13,15 @@ import { REQUEST_TIMEOUT } from './trace-context';
 export interface PublishOptions {
   /** Headers to send; `traceparent`, `tracestate` and `correlation-id` are added while handling a message. */
   headers?: HeaderInit;
+}
+
+export interface DurablePublishOptions extends PublishOptions {
+  /** Publish through JetStream and wait for the stream to store the message. */
+  durable: true;
+  /** `Nats-Msg-Id`: a second publish with the same id within the duplicate window is stored once. Default: a random id. */
+  msgId?: string;
+  /** How long to wait for the stream's acknowledgement, in ms. Default: the app's `requestTimeoutMs`. */
+  timeout?: number;
 }
 
 export interface RequestOptions extends PublishOptions {
@@ -46,18 +57,41 @@ export class Bus {
   /** @internal Created by the app; inject it, do not construct it. */
   constructor(
     transport: NatsTransport,
+    private readonly jetstream: () => Promise<JetStreamContext>,
     private readonly defaultTimeoutMs: number,
   ) {
     this.transport = transport;
   }
 
-  /** Publishes an event (plain NATS publish, JSON body). Resolves once handed to the connection. */
+  /**
+   * Publishes an event (a plain NATS publish, JSON body), resolving once it is handed to the
+   * connection. With `{ durable: true }` it goes through JetStream instead and resolves once a
+   * stream stored it; a subject no stream stores rejects with `NoStreamError`.
+   */
+  publish<T = unknown>(
+    subject: string,
+    data: T,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck>;
+  publish<T = unknown>(subject: string, data?: T, options?: PublishOptions): Promise<void>;
   async publish<T = unknown>(
     subject: string,
     data?: T,
-    options: PublishOptions = {},
-  ): Promise<void> {
-    this.open(subject).publish(subject, jsonCodec.encode(data), withPropagation(options.headers));
+    options: PublishOptions | DurablePublishOptions = {},
+  ): Promise<PublishAck | void> {
+    const transport = this.open(subject);
+    const body = jsonCodec.encode(data);
+    const headers = withPropagation(options.headers);
+    if (!('durable' in options) || !options.durable) {
+      transport.publish(subject, body, headers);
+      return;
+    }
+    const timeout = this.timeoutOf(options.timeout, 'timeout');
+    const msgId = options.msgId ?? randomUUID();
+    if (typeof msgId !== 'string' || msgId.length === 0) {
+      throw new InvalidOptionError(`msgId must be a non-empty string, got ${String(msgId)}`);
+    }
+    return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
   }
 
   /**

@@ -38,6 +38,10 @@ export interface MessageContext {
   readonly signal: AbortSignal;
   /** The raw body. */
   readonly data: Uint8Array;
+  /** Durable handlers: how often this message was delivered, 1 the first time. Else undefined. */
+  readonly deliveryCount: number | undefined;
+  /** Durable handlers: the message's sequence in its stream. Else undefined. */
+  readonly sequence: number | undefined;
 }
 
 /** What a handler context needs from the app, shared by all its messages. */
@@ -55,6 +59,8 @@ export class HandlerContext implements MessageContext {
   private readonly receivedAt = performance.now();
   /** When the handler started, for the processing time (`performance.now()` ms). */
   startedAt = 0;
+  deliveryCount: number | undefined;
+  sequence: number | undefined;
   private cachedCorrelationId: string | undefined;
   private cachedLogger: Logger | undefined;
   private cachedSignal: AbortSignal | undefined;

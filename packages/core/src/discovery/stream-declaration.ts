@@ -1,0 +1,121 @@
+import { InvalidOptionError } from '../errors';
+import { parseDuration, type Duration } from './duration';
+import { nameProblem, positiveIntegerProblem, subjectProblem } from './naming-rules';
+
+/** A JetStream stream the app declares; provisioned at start (created, or updated when changed). */
+export interface StreamDeclaration {
+  /** Letters, digits, `_` and `-`. */
+  name: string;
+  /** The subjects the stream stores, wildcards allowed. */
+  subjects: readonly string[];
+  description?: string;
+  /** Retention: messages older than this are removed. Default: kept until another limit applies. */
+  maxAge?: Duration;
+  /** Retention: at most this many messages (the oldest go first). */
+  maxMsgs?: number;
+  /** Retention: at most this many bytes (the oldest go first). */
+  maxBytes?: number;
+  /** `file` (default) survives a server restart; `memory` does not. */
+  storage?: 'file' | 'memory';
+  /** How long a `Nats-Msg-Id` is remembered for de-duplication. Default: 2 minutes (the server's). */
+  duplicateWindow?: Duration;
+  /** Replicas in a cluster. Default: 1. */
+  replicas?: number;
+}
+
+/** A validated stream declaration; durations in ms, limits `-1` when unset. */
+export interface StreamDefinition {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly description: string;
+  readonly maxAgeMs: number;
+  readonly maxMsgs: number;
+  readonly maxBytes: number;
+  readonly storage: 'file' | 'memory';
+  readonly duplicateWindowMs: number;
+  readonly replicas: number;
+}
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+
+export function defineStreams(
+  declarations: readonly StreamDeclaration[] | undefined,
+): readonly StreamDefinition[] {
+  if (declarations === undefined) return [];
+  if (!Array.isArray(declarations))
+    throw new InvalidOptionError('streams must be a list of stream declarations');
+  const seen = new Set<string>();
+  return Object.freeze(
+    declarations.map((d, i) => {
+      const definition = defineStream(d, i);
+      if (seen.has(definition.name))
+        throw new InvalidOptionError(`streams: '${definition.name}' is declared twice`);
+      seen.add(definition.name);
+      return definition;
+    }),
+  );
+}
+
+function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
+  const where = `streams[${index}]${typeof d?.name === 'string' ? ` ('${d.name}')` : ''}`;
+  const fail = (field: string, problem: string): never => {
+    throw new InvalidOptionError(`${where}: invalid ${field}: ${problem}`);
+  };
+  if (typeof d !== 'object' || d === null) fail('declaration', 'expected { name, subjects, ... }');
+  const nameIssue = nameProblem(d.name);
+  if (nameIssue) fail('name', nameIssue);
+  if (!Array.isArray(d.subjects) || d.subjects.length === 0)
+    fail('subjects', 'give at least one subject');
+  for (const subject of d.subjects) {
+    const issue = subjectProblem(subject);
+    if (issue) fail(`subject '${String(subject)}'`, issue);
+  }
+  const ms = (field: string, value: Duration | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const parsed = parseDuration(value);
+    return typeof parsed === 'string' ? fail(field, parsed) : parsed;
+  };
+  const count = (field: string, value: number | undefined, fallback: number): number => {
+    const issue = positiveIntegerProblem(value);
+    return issue ? fail(field, issue) : (value ?? fallback);
+  };
+  const storage = d.storage ?? 'file';
+  if (storage !== 'file' && storage !== 'memory') fail('storage', "storage is 'file' or 'memory'");
+  const maxAgeMs = ms('maxAge', d.maxAge, 0);
+  const duplicateWindowMs = ms(
+    'duplicateWindow',
+    d.duplicateWindow,
+    Math.min(DEFAULT_DUPLICATE_WINDOW_MS, maxAgeMs || Infinity),
+  );
+  if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs)
+    fail('duplicateWindow', 'it may not be longer than maxAge');
+  return Object.freeze({
+    name: d.name,
+    subjects: Object.freeze([...d.subjects]),
+    description: d.description ?? '',
+    maxAgeMs,
+    maxMsgs: count('maxMsgs', d.maxMsgs, -1),
+    maxBytes: count('maxBytes', d.maxBytes, -1),
+    storage,
+    duplicateWindowMs,
+    replicas: count('replicas', d.replicas, 1),
+  });
+}
+
+/** True when every subject `filter` matches is matched by `pattern` (both may hold wildcards). */
+export function subjectCovers(pattern: string, filter: string): boolean {
+  const p = pattern.split('.');
+  const f = filter.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>') return f.length > i;
+    const other = f[i];
+    if (other === undefined) return false;
+    if (token === '*') {
+      if (other === '>') return false;
+      continue;
+    }
+    if (other !== token) return false;
+  }
+  return p.length === f.length;
+}

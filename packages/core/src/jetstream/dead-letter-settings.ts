@@ -1,0 +1,66 @@
+import { parseDuration, type Duration } from '../discovery/duration';
+import { nameProblem } from '../discovery/naming-rules';
+import type { StreamDefinition } from '../discovery/stream-declaration';
+import { InvalidOptionError } from '../errors';
+
+/** Where dead letters go. Provisioned at start when any handler is durable. */
+export interface DeadLetterOptions {
+  /** The dead-letter stream. Default: `DEAD_LETTERS`. */
+  stream?: string;
+  /** Subject prefix: a dead letter of consumer C on stream S goes to `<prefix>.S.C`. Default: `dlq`. */
+  subjectPrefix?: string;
+  /** How long dead letters are kept. Default: `'30d'`. */
+  maxAge?: Duration;
+}
+
+/** Header names Brigade adds to a dead letter, beside the original headers. */
+export const DeadLetterHeader = {
+  Reason: 'Brigade-Dlq-Reason',
+  Code: 'Brigade-Dlq-Code',
+  Attempts: 'Brigade-Dlq-Attempts',
+  Stream: 'Brigade-Dlq-Stream',
+  Consumer: 'Brigade-Dlq-Consumer',
+  Sequence: 'Brigade-Dlq-Sequence',
+  Subject: 'Brigade-Dlq-Subject',
+  Time: 'Brigade-Dlq-Time',
+} as const;
+
+export interface DeadLetterSettings {
+  readonly stream: StreamDefinition;
+  readonly subjectPrefix: string;
+}
+
+export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadLetterSettings {
+  const name = options?.stream ?? 'DEAD_LETTERS';
+  const prefix = options?.subjectPrefix ?? 'dlq';
+  const fail = (problem: string): never => {
+    throw new InvalidOptionError(`deadLetter: ${problem}`);
+  };
+  if (nameProblem(name)) fail(`invalid stream '${name}': ${nameProblem(name) as string}`);
+  if (nameProblem(prefix))
+    fail(`invalid subjectPrefix '${prefix}': ${nameProblem(prefix) as string}`);
+  const maxAgeMs = parseDuration(options?.maxAge ?? '30d');
+  if (typeof maxAgeMs === 'string') fail(`invalid maxAge: ${maxAgeMs}`);
+  return Object.freeze({
+    subjectPrefix: prefix,
+    stream: Object.freeze({
+      name,
+      subjects: Object.freeze([`${prefix}.>`]),
+      description: 'Brigade dead letters: messages durable handlers gave up on',
+      maxAgeMs: maxAgeMs as number,
+      maxMsgs: -1,
+      maxBytes: -1,
+      storage: 'file' as const,
+      duplicateWindowMs: Math.min(3_600_000, maxAgeMs as number),
+      replicas: 1,
+    }),
+  });
+}
+
+export function deadLetterSubject(
+  settings: DeadLetterSettings,
+  stream: string,
+  consumer: string,
+): string {
+  return `${settings.subjectPrefix}.${stream}.${consumer}`;
+}

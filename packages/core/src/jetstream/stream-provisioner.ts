@@ -1,0 +1,193 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type StreamConfig,
+  type StreamInfo,
+} from 'nats';
+import type { DurableDefinition } from '../discovery/handler-definition';
+import { subjectCovers, type StreamDefinition } from '../discovery/stream-declaration';
+import { JetStreamError } from '../errors';
+import type { Logger } from '../runtime/logger';
+import { isNotFound, type JetStreamContext } from './jetstream-context';
+
+/** A durable handler's consumer, and who it belongs to (for error messages). */
+export interface ConsumerRequest {
+  readonly owner: string;
+  readonly subject: string;
+  readonly durable: DurableDefinition;
+}
+
+/**
+ * Makes the server match the declarations, idempotently: creates what is missing, updates what
+ * changed, and refuses with a clear error what JetStream cannot change in place.
+ */
+export class StreamProvisioner {
+  constructor(
+    private readonly jetstream: JetStreamContext,
+    private readonly logger: Logger,
+  ) {}
+
+  async ensureStream(definition: StreamDefinition): Promise<void> {
+    const desired = toStreamConfig(definition);
+    const existing = await this.streamInfo(definition.name);
+    if (!existing) {
+      try {
+        await this.jetstream.jsm.streams.add(desired);
+        this.logger.info(
+          { stream: definition.name, subjects: definition.subjects },
+          `stream '${definition.name}' created`,
+        );
+        return;
+      } catch (cause) {
+        // Another instance may have created it in the meantime: compare with what is there.
+        const raced = await this.streamInfo(definition.name);
+        if (!raced)
+          throw new JetStreamError(
+            `cannot create stream '${definition.name}': ${(cause as Error).message}`,
+            { cause },
+          );
+        return this.reconcile(definition, desired, raced);
+      }
+    }
+    return this.reconcile(definition, desired, existing);
+  }
+
+  async ensureConsumer(request: ConsumerRequest): Promise<void> {
+    const { durable, owner, subject } = request;
+    const info = await this.streamInfo(durable.stream);
+    if (!info) {
+      throw new JetStreamError(
+        `${owner} reads stream '${durable.stream}', which does not exist: declare it in Brigade.start({ streams })`,
+      );
+    }
+    if (!info.config.subjects?.some((pattern) => subjectCovers(pattern, subject))) {
+      throw new JetStreamError(
+        `${owner} subscribes to '${subject}', which stream '${durable.stream}' does not store ` +
+          `(its subjects: ${(info.config.subjects ?? []).join(', ')})`,
+      );
+    }
+    const desired: Partial<ConsumerConfig> = {
+      durable_name: durable.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subject,
+      max_deliver: durable.maxDeliver,
+      ack_wait: nanos(durable.ackWaitMs),
+      max_ack_pending: durable.maxAckPending,
+    };
+    const where = `consumer '${durable.consumer}' of stream '${durable.stream}' (${owner})`;
+    let existing;
+    try {
+      existing = await this.jetstream.jsm.consumers.info(durable.stream, durable.consumer);
+    } catch (err) {
+      if (!isNotFound(err))
+        throw new JetStreamError(`cannot read ${where}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      if (!existing) {
+        await this.jetstream.jsm.consumers.add(durable.stream, desired);
+        this.logger.info(
+          { stream: durable.stream, consumer: durable.consumer },
+          `${where} created`,
+        );
+        return;
+      }
+      if (existing.config.deliver_subject) {
+        throw new JetStreamError(
+          `${where} exists as a push consumer; Brigade needs a pull consumer: delete it or pick another name`,
+        );
+      }
+      const current = existing.config;
+      const changed =
+        current.filter_subject !== desired.filter_subject ||
+        current.max_deliver !== desired.max_deliver ||
+        current.ack_wait !== desired.ack_wait ||
+        current.max_ack_pending !== desired.max_ack_pending ||
+        current.ack_policy !== AckPolicy.Explicit;
+      if (changed) {
+        await this.jetstream.jsm.consumers.update(durable.stream, durable.consumer, desired);
+        this.logger.info(
+          { stream: durable.stream, consumer: durable.consumer },
+          `${where} updated`,
+        );
+      }
+    } catch (cause) {
+      if (cause instanceof JetStreamError) throw cause;
+      throw new JetStreamError(`cannot provision ${where}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  private async reconcile(
+    definition: StreamDefinition,
+    desired: Partial<StreamConfig>,
+    info: StreamInfo,
+  ): Promise<void> {
+    const current = info.config;
+    if (current.storage !== desired.storage) {
+      throw new JetStreamError(
+        `stream '${definition.name}' exists with ${current.storage} storage and is declared with ${String(desired.storage)}: ` +
+          'JetStream cannot change a stream’s storage in place; delete the stream or declare its current storage',
+      );
+    }
+    if (current.retention !== RetentionPolicy.Limits) {
+      throw new JetStreamError(
+        `stream '${definition.name}' exists with ${current.retention} retention; Brigade declares limits retention: ` +
+          'delete the stream or leave it undeclared',
+      );
+    }
+    const same =
+      sameSet(current.subjects ?? [], definition.subjects) &&
+      current.max_age === desired.max_age &&
+      current.max_msgs === desired.max_msgs &&
+      current.max_bytes === desired.max_bytes &&
+      current.duplicate_window === desired.duplicate_window &&
+      current.num_replicas === desired.num_replicas &&
+      (current.description ?? '') === (desired.description ?? '');
+    if (same) return;
+    try {
+      await this.jetstream.jsm.streams.update(definition.name, { ...current, ...desired });
+      this.logger.info({ stream: definition.name }, `stream '${definition.name}' updated`);
+    } catch (cause) {
+      throw new JetStreamError(
+        `cannot update stream '${definition.name}' to its declaration: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+
+  private async streamInfo(name: string): Promise<StreamInfo | undefined> {
+    try {
+      return await this.jetstream.jsm.streams.info(name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw new JetStreamError(`cannot read stream '${name}': ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+function toStreamConfig(d: StreamDefinition): Partial<StreamConfig> {
+  return {
+    name: d.name,
+    subjects: [...d.subjects],
+    description: d.description || undefined,
+    retention: RetentionPolicy.Limits,
+    storage: d.storage === 'memory' ? StorageType.Memory : StorageType.File,
+    max_age: nanos(d.maxAgeMs),
+    max_msgs: d.maxMsgs,
+    max_bytes: d.maxBytes,
+    duplicate_window: nanos(d.duplicateWindowMs),
+    num_replicas: d.replicas,
+  };
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
