@@ -15,6 +15,7 @@ export { Service } from './decorators/service.decorator';
 export { Subscribe } from './decorators/subscribe.decorator';
 export { Endpoint } from './decorators/endpoint.decorator';
 export type {
+  DurableOptions,
   EndpointOptions,
   HandlerKind,
   HandlerOptions,
@@ -31,10 +32,16 @@ export { runApp } from './runtime/run-app';
 export {
   Bus,
   type GatheredReply,
+  type DurablePublishOptions,
   type PublishOptions,
   type RequestManyOptions,
   type RequestOptions,
 } from './runtime/bus';
+export type { PublishAck } from './jetstream/jetstream-context';
+export { DeadLetters, type DeadLetter, type DeadLetterFilter } from './jetstream/dead-letters';
+export { DeadLetterHeader, type DeadLetterOptions } from './jetstream/dead-letter-settings';
+export type { StreamDeclaration } from './discovery/stream-declaration';
+export type { Duration } from './discovery/duration';
 export type { MessageContext, MessageHeaders } from './runtime/message-context';
 export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';

@@ -1,33 +1,9 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { connect, JSONCodec } from 'nats';
 import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
+import { startChildService } from './support/child-service';
 
 const json = JSONCodec();
-const FIXTURE = join(__dirname, 'fixtures', 'entry.fixture.ts');
-
-function startFixture(natsUrl: string): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '-r', 'ts-node/register', FIXTURE],
-    {
-      env: { ...process.env, NATS_URL: natsUrl, TS_NODE_TRANSPILE_ONLY: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, output: () => output, exited };
-}
 
 describe('Brigade.run entry helper @integration', () => {
   const cleanup = new Cleanup();
@@ -35,7 +11,7 @@ describe('Brigade.run entry helper @integration', () => {
 
   it('drains on SIGTERM: the in-flight request is answered and the process exits 0', async () => {
     const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
-    const proc = startFixture(server.url);
+    const proc = startChildService('entry.fixture.ts', server.url);
     cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
     await waitFor(() => proc.output().includes("service 'fixture' started"), { timeout: 15_000 });
     const client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
@@ -55,7 +31,7 @@ describe('Brigade.run entry helper @integration', () => {
     const server = await NatsServer.start();
     const url = server.url;
     await server.stop();
-    const proc = startFixture(url);
+    const proc = startChildService('entry.fixture.ts', url);
     cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
     expect(await proc.exited).to.equal(1);
     expect(proc.output()).to.include('failed to start').and.include('connection refused');

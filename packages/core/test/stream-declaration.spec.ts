@@ -17,6 +17,7 @@ describe('stream declarations', () => {
       storage: 'file',
       duplicateWindowMs: 120_000,
       replicas: 1,
+      retention: 'limits',
     });
   });
 

@@ -34,6 +34,8 @@ export interface StreamDefinition {
   readonly storage: 'file' | 'memory';
   readonly duplicateWindowMs: number;
   readonly replicas: number;
+  /** Declared streams keep messages by limits; Brigade's own advisory stream is a work queue. */
+  readonly retention: 'limits' | 'workqueue';
 }
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -99,6 +101,7 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
     storage,
     duplicateWindowMs,
     replicas: count('replicas', d.replicas, 1),
+    retention: 'limits',
   });
 }
 

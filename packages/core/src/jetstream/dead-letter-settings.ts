@@ -28,7 +28,16 @@ export const DeadLetterHeader = {
 export interface DeadLetterSettings {
   readonly stream: StreamDefinition;
   readonly subjectPrefix: string;
+  /**
+   * Captures the server's max-deliveries advisories, so none is lost while no backstop listens.
+   * A work queue: an advisory is gone once its backstop handled it.
+   */
+  readonly advisories: StreamDefinition;
 }
+
+/** The advisory the server sends when a message reached its consumer's max deliveries. */
+export const MAX_DELIVERIES_ADVISORY = '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES';
+const ADVISORY_RETENTION_MS = 7 * 86_400_000;
 
 export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadLetterSettings {
   const name = options?.stream ?? 'DEAD_LETTERS';
@@ -53,6 +62,19 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       storage: 'file' as const,
       duplicateWindowMs: Math.min(3_600_000, maxAgeMs as number),
       replicas: 1,
+      retention: 'limits' as const,
+    }),
+    advisories: Object.freeze({
+      name: `${name}_ADVISORIES`,
+      subjects: Object.freeze([`${MAX_DELIVERIES_ADVISORY}.>`]),
+      description: 'Brigade: max-deliveries advisories awaiting their backstop',
+      maxAgeMs: ADVISORY_RETENTION_MS,
+      maxMsgs: -1,
+      maxBytes: -1,
+      storage: 'file' as const,
+      duplicateWindowMs: 120_000,
+      replicas: 1,
+      retention: 'workqueue' as const,
     }),
   });
 }

@@ -1,6 +1,6 @@
-import { headers as createHeaders, type MsgHdrs, type Subscription } from 'nats';
+import { headers as createHeaders, type MsgHdrs } from 'nats';
 import type { Logger } from '../runtime/logger';
-import { isNotFound, type JetStreamContext } from './jetstream-context';
+import type { JetStreamContext } from './jetstream-context';
 import {
   DeadLetterHeader,
   deadLetterSubject,
@@ -37,7 +37,7 @@ export class DeadLetterWriter {
   constructor(
     private readonly jetstream: JetStreamContext,
     private readonly settings: DeadLetterSettings,
-    private readonly logger: Logger,
+    readonly logger: Logger,
   ) {}
 
   async write(origin: DeadLetterOrigin, failure: DeadLetterFailure): Promise<void> {
@@ -74,61 +74,5 @@ export class DeadLetterWriter {
       },
       `dead-lettered message ${origin.sequence} of '${origin.stream}' to '${subject}'`,
     );
-  }
-
-  /**
-   * The backstop for messages whose last delivery died with its process: the server announces
-   * them with a max-deliveries advisory (on 2.9, lazily, at the consumer's next pull), and this
-   * fetches the message by sequence and dead-letters it. One instance per service takes each.
-   */
-  watchMaxDeliveries(stream: string, consumer: string): Subscription {
-    const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`;
-    return this.jetstream.nc.subscribe(subject, {
-      queue: `${consumer}-backstop`,
-      callback: (_err, msg) => {
-        let advisory: { stream_seq?: number; deliveries?: number };
-        try {
-          advisory = msg.json();
-        } catch (err) {
-          this.logger.error({ err, subject }, 'unreadable max-deliveries advisory');
-          return;
-        }
-        void this.rescue(stream, consumer, advisory.stream_seq ?? 0, advisory.deliveries ?? 0);
-      },
-    });
-  }
-
-  private async rescue(
-    stream: string,
-    consumer: string,
-    sequence: number,
-    attempts: number,
-  ): Promise<void> {
-    try {
-      const stored = await this.jetstream.jsm.streams.getMessage(stream, { seq: sequence });
-      await this.write(
-        {
-          stream,
-          consumer,
-          sequence,
-          subject: stored.subject,
-          headers: stored.header,
-          data: stored.data,
-        },
-        {
-          reason: `delivered ${attempts} times without an acknowledgement: the handler's process died or its ack timed out on the last delivery`,
-          code: 500,
-          attempts,
-        },
-      );
-    } catch (err) {
-      const gone = isNotFound(err);
-      this.logger.error(
-        { err, stream, consumer, sequence },
-        gone
-          ? `message ${sequence} of '${stream}' reached its max deliveries but is no longer in the stream (expired or deleted)`
-          : `could not dead-letter message ${sequence} of '${stream}' after its max deliveries`,
-      );
-    }
   }
 }

@@ -37,7 +37,8 @@ export interface DeadLetterFilter {
 }
 
 const REPLAY_TIMEOUT_MS = 5_000;
-const BRIGADE_HEADER = /^brigade-dlq-/i;
+// Added when dead-lettering: not part of the original message.
+const BRIGADE_HEADER = /^(brigade-dlq-|nats-msg-id$)/i;
 
 /** Lists, inspects, replays and deletes dead letters. */
 export class DeadLetters {

@@ -1,4 +1,4 @@
-import type { Consumer, ConsumerMessages, JsMsg, Subscription } from 'nats';
+import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
 import type { DurableDefinition } from '../discovery/handler-definition';
 import { isPermanentFailure } from '../errors';
 import { IdleSignal, type Binding } from '../runtime/handler-binding';
@@ -28,7 +28,6 @@ export class DurableBinding implements Binding {
   private batch: ConsumerMessages | undefined;
   private wakeUp: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private backstop: Subscription | undefined;
 
   constructor(
     readonly invoker: HandlerInvoker,
@@ -43,7 +42,6 @@ export class DurableBinding implements Binding {
       this.durable.stream,
       this.durable.consumer,
     );
-    this.backstop = this.deadLetters.watchMaxDeliveries(this.durable.stream, this.durable.consumer);
     const every = Math.max(500, Math.floor(this.durable.ackWaitMs / 3));
     this.heartbeat = setInterval(() => this.keepAlive(every), every).unref();
     this.pulling = this.pull(consumer);
@@ -54,7 +52,6 @@ export class DurableBinding implements Binding {
     this.wakeUp?.();
     await this.batch?.close();
     await this.pulling;
-    this.backstop?.unsubscribe();
     this.stopHeartbeatWhenDone();
   }
 

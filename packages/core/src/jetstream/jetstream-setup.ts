@@ -1,5 +1,10 @@
 import type { NatsConnection } from 'nats';
-import type { ServiceDefinition } from '../discovery/handler-definition';
+import type {
+  DurableDefinition,
+  HandlerDefinition,
+  ServiceDefinition,
+} from '../discovery/handler-definition';
+import { backstopDefinition, MaxDeliveriesBackstop } from './max-deliveries-backstop';
 import type { StreamDefinition } from '../discovery/stream-declaration';
 import type { Logger } from '../runtime/logger';
 import type { DeadLetterSettings } from './dead-letter-settings';
@@ -30,18 +35,10 @@ export async function provisionJetStream(
   services: readonly ServiceDefinition[],
   deadLetters: DeadLetterSettings,
   logger: Logger,
-): Promise<{ context: JetStreamContext; writer: DeadLetterWriter } | undefined> {
+): Promise<DurableSetup | undefined> {
   const durables = services.flatMap((service) =>
     service.handlers.flatMap((handler) =>
-      handler.durable
-        ? [
-            {
-              owner: `${service.target.name}.${handler.method}`,
-              subject: handler.subject,
-              durable: handler.durable,
-            },
-          ]
-        : [],
+      handler.durable ? [{ owner: `${service.target.name}.${handler.method}`, handler }] : [],
     ),
   );
   if (streams.length === 0 && durables.length === 0) return undefined;
@@ -50,6 +47,29 @@ export async function provisionJetStream(
   for (const stream of streams) await provisioner.ensureStream(stream);
   if (durables.length === 0) return undefined;
   await provisioner.ensureStream(deadLetters.stream);
-  for (const request of durables) await provisioner.ensureConsumer(request);
-  return { context, writer: new DeadLetterWriter(context, deadLetters, logger) };
+  await provisioner.ensureStream(deadLetters.advisories);
+  const writer = new DeadLetterWriter(context, deadLetters, logger);
+  const backstops = new Map<HandlerDefinition, HandlerDefinition>();
+  for (const { owner, handler } of durables) {
+    const backstop = backstopDefinition(handler, deadLetters);
+    backstops.set(handler, backstop);
+    for (const definition of [handler, backstop]) {
+      await provisioner.ensureConsumer({
+        owner,
+        subject: definition.subject,
+        durable: definition.durable as DurableDefinition,
+      });
+    }
+  }
+  return { context, writer, backstop: new MaxDeliveriesBackstop(context, writer), backstops };
+}
+
+/** What durable bindings need: the JetStream context, the dead-letter writer and the backstops. */
+export interface DurableSetup {
+  readonly context: JetStreamContext;
+  readonly writer: DeadLetterWriter;
+  /** The handler instance of every backstop binding. */
+  readonly backstop: MaxDeliveriesBackstop;
+  /** The backstop handler of each durable handler. */
+  readonly backstops: ReadonlyMap<HandlerDefinition, HandlerDefinition>;
 }

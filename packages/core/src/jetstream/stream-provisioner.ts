@@ -133,10 +133,10 @@ export class StreamProvisioner {
           'JetStream cannot change a stream’s storage in place; delete the stream or declare its current storage',
       );
     }
-    if (current.retention !== RetentionPolicy.Limits) {
+    if (current.retention !== desired.retention) {
       throw new JetStreamError(
-        `stream '${definition.name}' exists with ${current.retention} retention; Brigade declares limits retention: ` +
-          'delete the stream or leave it undeclared',
+        `stream '${definition.name}' exists with ${current.retention} retention and is declared with ${String(desired.retention)}: ` +
+          'JetStream cannot change retention in place; delete the stream or leave it undeclared',
       );
     }
     const same =
@@ -178,7 +178,7 @@ function toStreamConfig(d: StreamDefinition): Partial<StreamConfig> {
     name: d.name,
     subjects: [...d.subjects],
     description: d.description || undefined,
-    retention: RetentionPolicy.Limits,
+    retention: d.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
     storage: d.storage === 'memory' ? StorageType.Memory : StorageType.File,
     max_age: nanos(d.maxAgeMs),
     max_msgs: d.maxMsgs,

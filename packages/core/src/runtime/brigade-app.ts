@@ -40,6 +40,8 @@ export class BrigadeApp {
     readonly logger: Logger,
     private readonly transport: NatsTransport,
     private readonly bindings: readonly Binding[],
+    /** Internal bindings (dead-letter backstops): drained with the others, not in `stats()`. */
+    private readonly backstops: readonly Binding[],
     private readonly shutdown: AbortController,
     private readonly graceMs: number,
   ) {}
@@ -82,17 +84,24 @@ export class BrigadeApp {
       scope.register(Bus, { useValue: bus });
       scope.register(DeadLetters, { useValue: deadLetters });
       const shutdown = new AbortController();
-      const bindings = services.flatMap((service) => {
+      const bindings: Binding[] = [];
+      const backstops: Binding[] = [];
+      for (const service of services) {
         const instance = resolveService(scope, service);
         const env = { serviceName: service.name, logger, shutdownSignal: shutdown.signal };
-        return service.handlers.map((h): Binding => {
+        for (const h of service.handlers) {
           const invoker = new HandlerInvoker(h, instance, env);
-          return h.durable && durable
-            ? new DurableBinding(invoker, durable.context, durable.writer)
-            : new CoreBinding(invoker, transport);
-        });
-      });
-      for (const binding of bindings) await binding.bind();
+          const backstop = durable?.backstops.get(h);
+          if (!durable || !backstop) {
+            bindings.push(new CoreBinding(invoker, transport));
+            continue;
+          }
+          bindings.push(new DurableBinding(invoker, durable.context, durable.writer));
+          const rescuer = new HandlerInvoker(backstop, durable.backstop, env);
+          backstops.push(new DurableBinding(rescuer, durable.context, durable.writer));
+        }
+      }
+      for (const binding of [...bindings, ...backstops]) await binding.bind();
       await transport.flush();
       const app = new BrigadeApp(
         services,
@@ -101,6 +110,7 @@ export class BrigadeApp {
         logger,
         transport,
         bindings,
+        backstops,
         shutdown,
         graceMs,
       );
@@ -154,14 +164,14 @@ export class BrigadeApp {
   private async drainAndClose(): Promise<void> {
     this.logger.info('stopping: no new messages, finishing in-flight ones');
     await Promise.all(
-      this.bindings.map((b) =>
+      this.allBindings.map((b) =>
         b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed')),
       ),
     );
     const finished = await waitAtMost(this.idle(), this.graceMs);
     if (!finished) {
       this.shutdown.abort(new NotRunningError('the app is shutting down'));
-      const abandoned = this.bindings.reduce(
+      const abandoned = this.allBindings.reduce(
         (n, b) => n + b.abandonWaiting('the service is shutting down'),
         0,
       );
@@ -172,7 +182,7 @@ export class BrigadeApp {
       // Handlers that honour the signal settle (and reply) at once; wait for them, boundedly.
       const settled = await waitAtMost(this.idle(), ABORT_SETTLE_MS);
       if (!settled) {
-        const running = this.bindings.reduce((n, b) => n + b.busy, 0);
+        const running = this.allBindings.reduce((n, b) => n + b.busy, 0);
         this.logger.error({ running }, 'handlers ignored the abort signal; closing without them');
       }
     }
@@ -181,8 +191,12 @@ export class BrigadeApp {
     this.logger.info('stopped');
   }
 
+  private get allBindings(): readonly Binding[] {
+    return [...this.bindings, ...this.backstops];
+  }
+
   private idle(): Promise<unknown> {
-    return Promise.all(this.bindings.map((b) => b.idle()));
+    return Promise.all(this.allBindings.map((b) => b.idle()));
   }
 }
 
