@@ -15,6 +15,9 @@ import {
 } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
 import { consumerState, ids, publishEvents } from './support/jetstream';
+import { DeadLetterWriter } from '../src/jetstream/dead-letter-writer';
+import { defineDeadLetters } from '../src/jetstream/dead-letter-settings';
+import { JetStreamContext } from '../src/jetstream/jetstream-context';
 
 const json = JSONCodec();
 const ORDERS: StreamDeclaration = { name: 'ORDERS', subjects: ['orders.>'] };
@@ -208,23 +211,29 @@ describe('durable events @integration', () => {
       expect(new Set([...(one ?? []), ...(two ?? [])]).size).to.equal(400);
     });
 
-    it('exposes the delivery count and stream sequence', async () => {
+    it('exposes the delivery count and stream sequence, and waits the backoff before redelivering', async () => {
       const seen: [number | undefined, number | undefined][] = [];
+      const at: number[] = [];
       @Service({ name: 'counted' })
       class Counted {
-        @Subscribe('orders.placed', { durable: { stream: 'ORDERS', backoff: [50] } })
+        @Subscribe('orders.placed', { durable: { stream: 'ORDERS', backoff: [400, 800] } })
         cook(_: unknown, ctx: MessageContext): void {
           seen.push([ctx.deliveryCount, ctx.sequence]);
-          if (ctx.deliveryCount === 1) throw new Error('first try fails');
+          at.push(performance.now());
+          if ((ctx.deliveryCount ?? 0) < 3) throw new Error('not yet');
         }
       }
       await start({ services: [Counted] });
       await publishEvents(client, 'orders.placed', ['a']);
-      await waitFor(() => seen.length === 2);
+      await waitFor(() => seen.length === 3, { timeout: 5_000 });
       expect(seen).to.deep.equal([
         [1, 1],
         [2, 1],
+        [3, 1],
       ]);
+      const [first = 0, second = 0, third = 0] = at;
+      expect(second - first, 'first backoff').to.be.within(380, 1_500);
+      expect(third - second, 'second backoff').to.be.within(780, 2_000);
     });
 
     it('keeps a handler longer than ackWait from being redelivered, with working()', async () => {
@@ -460,6 +469,41 @@ describe('durable events @integration', () => {
       });
       expect(letter?.origin.sequence).to.equal(1);
       expect(json.decode(letter?.data ?? new Uint8Array())).to.deep.equal({ id: 'orphan' });
+    });
+
+    it('stores a message dead-lettered twice only once', async () => {
+      @Service({ name: 'once' })
+      class Once {
+        @Subscribe('orders.placed', { durable: { stream: 'ORDERS', maxDeliver: 1 } })
+        cook(): void {
+          throw new Error('fails');
+        }
+      }
+      const app = await start({ services: [Once] });
+      await publishEvents(client, 'orders.placed', ['twice']);
+      await waitFor(async () => (await app.deadLetters.list()).length === 1);
+      // The backstop racing the handler would write the same origin again.
+      const writer = new DeadLetterWriter(
+        await JetStreamContext.open(client),
+        defineDeadLetters(undefined),
+        app.logger,
+      );
+      const stored = await (
+        await client.jetstreamManager()
+      ).streams.getMessage('ORDERS', { seq: 1 });
+      await writer.write(
+        {
+          stream: 'ORDERS',
+          consumer: 'once_cook',
+          sequence: 1,
+          subject: stored.subject,
+          headers: stored.header,
+          data: stored.data,
+        },
+        { reason: 'again', code: 500, attempts: 1 },
+      );
+      const letters = await app.deadLetters.list();
+      expect(letters.map((l) => l.reason)).to.deep.equal(['fails']);
     });
 
     it('finds, deletes and refuses unknown dead letters', async () => {
