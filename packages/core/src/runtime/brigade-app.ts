@@ -14,6 +14,7 @@ import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup'
 import { Bus } from './bus';
 import { CoreBinding, type Binding } from './handler-binding';
 import { HandlerInvoker } from './handler-invoker';
+import { ServiceApi } from './service-api';
 import type { HandlerStats } from './handler-stats';
 import { createLogger, type Logger } from './logger';
 
@@ -42,6 +43,7 @@ export class BrigadeApp {
     private readonly bindings: readonly Binding[],
     /** Internal bindings (dead-letter backstops): drained with the others, not in `stats()`. */
     private readonly backstops: readonly Binding[],
+    private readonly serviceApi: ServiceApi,
     private readonly shutdown: AbortController,
     private readonly graceMs: number,
   ) {}
@@ -102,6 +104,16 @@ export class BrigadeApp {
         }
       }
       for (const binding of [...bindings, ...backstops]) await binding.bind();
+      const serviceApi = new ServiceApi(
+        transport,
+        services.map((definition) => ({
+          definition,
+          handlers: bindings
+            .filter((b) => b.invoker.env.serviceName === definition.name)
+            .map((b) => b.invoker),
+        })),
+      );
+      serviceApi.bind();
       await transport.flush();
       const app = new BrigadeApp(
         services,
@@ -111,6 +123,7 @@ export class BrigadeApp {
         transport,
         bindings,
         backstops,
+        serviceApi,
         shutdown,
         graceMs,
       );
@@ -146,6 +159,11 @@ export class BrigadeApp {
     if (err && !this.stopping) throw err;
   }
 
+  /** The NATS Service API instance id of each service of the app, by service name. */
+  get instanceIds(): ReadonlyMap<string, string> {
+    return this.serviceApi.ids;
+  }
+
   /** True from the moment `stop()` is called. */
   get isStopping(): boolean {
     return this.stopping !== undefined;
@@ -163,6 +181,7 @@ export class BrigadeApp {
 
   private async drainAndClose(): Promise<void> {
     this.logger.info('stopping: no new messages, finishing in-flight ones');
+    this.serviceApi.unbind();
     await Promise.all(
       this.allBindings.map((b) =>
         b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed')),

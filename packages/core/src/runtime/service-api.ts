@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { HandlerDefinition, ServiceDefinition } from '../discovery/handler-definition';
+import { jsonCodec } from '../transport/json.codec';
+import type { NatsTransport } from '../transport/nats-transport';
+import type { TransportSubscription, WireMessage } from '../transport/wire-message';
+import type { HandlerStats } from './handler-stats';
+
+/** The NATS Service API (ADR-32) verbs and response types. */
+const VERBS = ['PING', 'INFO', 'STATS'] as const;
+type Verb = (typeof VERBS)[number];
+const RESPONSE_TYPE: Record<Verb, string> = {
+  PING: 'io.nats.micro.v1.ping_response',
+  INFO: 'io.nats.micro.v1.info_response',
+  STATS: 'io.nats.micro.v1.stats_response',
+};
+
+/** One running service as the Service API shows it: its definition and its handlers' counters. */
+export interface ServiceInstance {
+  readonly definition: ServiceDefinition;
+  readonly handlers: readonly {
+    readonly definition: HandlerDefinition;
+    readonly stats: HandlerStats;
+  }[];
+}
+
+/**
+ * Answers `$SRV.PING|INFO|STATS`, `$SRV.<verb>.<name>` and `$SRV.<verb>.<name>.<id>` for every
+ * service of an app, with plain (non-queue) subscriptions, so `nats micro ls` and any ADR-32 tool
+ * see each instance. Event handlers appear as endpoints with `brigade.kind: event` in their
+ * metadata (durable ones with their stream and consumer too); broadcast handlers have an empty
+ * `queue_group`.
+ */
+export class ServiceApi {
+  /** The instance id of each service, unique per process start. */
+  readonly ids: ReadonlyMap<string, string>;
+  private readonly started = new Date().toISOString();
+  private subscriptions: TransportSubscription[] = [];
+
+  constructor(
+    private readonly transport: NatsTransport,
+    private readonly instances: readonly ServiceInstance[],
+  ) {
+    this.ids = new Map(instances.map((i) => [i.definition.name, randomBytes(11).toString('hex')]));
+  }
+
+  bind(): void {
+    for (const verb of VERBS) {
+      this.subscriptions.push(
+        this.transport.subscribe(`$SRV.${verb}`, undefined, (msg) => this.answerAll(verb, msg)),
+      );
+      for (const instance of this.instances) {
+        const { name } = instance.definition;
+        const answer = (msg: WireMessage): void => this.answer(verb, instance, msg);
+        this.subscriptions.push(
+          this.transport.subscribe(`$SRV.${verb}.${name}`, undefined, answer),
+        );
+        this.subscriptions.push(
+          this.transport.subscribe(
+            `$SRV.${verb}.${name}.${this.ids.get(name) as string}`,
+            undefined,
+            answer,
+          ),
+        );
+      }
+    }
+  }
+
+  unbind(): void {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.subscriptions = [];
+  }
+
+  /** The response an instance gives to a verb. */
+  response(verb: Verb, instance: ServiceInstance): Record<string, unknown> {
+    const { definition } = instance;
+    const base = {
+      type: RESPONSE_TYPE[verb],
+      name: definition.name,
+      id: this.ids.get(definition.name) as string,
+      version: definition.version,
+      metadata: { ...definition.metadata },
+    };
+    switch (verb) {
+      case 'PING':
+        return base;
+      case 'INFO':
+        return {
+          ...base,
+          description: definition.description,
+          endpoints: instance.handlers.map(({ definition: h }) => ({
+            name: h.name,
+            subject: h.subject,
+            queue_group: h.queue ?? '',
+            metadata: endpointMetadata(h),
+          })),
+        };
+      case 'STATS':
+        return {
+          ...base,
+          started: this.started,
+          endpoints: instance.handlers.map(({ definition: h, stats }) => ({
+            name: h.name,
+            subject: h.subject,
+            queue_group: h.queue ?? '',
+            num_requests: stats.numRequests,
+            num_errors: stats.numErrors,
+            last_error: stats.lastError,
+            processing_time: stats.processingTimeNs,
+            average_processing_time:
+              stats.numRequests === 0 ? 0 : Math.trunc(stats.processingTimeNs / stats.numRequests),
+          })),
+        };
+    }
+  }
+
+  private answerAll(verb: Verb, msg: WireMessage): void {
+    for (const instance of this.instances) this.answer(verb, instance, msg);
+  }
+
+  private answer(verb: Verb, instance: ServiceInstance, msg: WireMessage): void {
+    if (!msg.reply) return;
+    this.transport.publish(msg.reply, jsonCodec.encode(this.response(verb, instance)));
+  }
+}
+
+function endpointMetadata(handler: HandlerDefinition): Record<string, string> {
+  const metadata: Record<string, string> = { ...handler.metadata };
+  if (handler.kind === 'event') metadata['brigade.kind'] = 'event';
+  if (handler.durable) {
+    metadata['brigade.stream'] = handler.durable.stream;
+    metadata['brigade.consumer'] = handler.durable.consumer;
+  }
+  return metadata;
+}
