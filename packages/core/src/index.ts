@@ -41,6 +41,12 @@ export type { PublishAck } from './jetstream/jetstream-context';
 export { DeadLetters, type DeadLetter, type DeadLetterFilter } from './jetstream/dead-letters';
 export { DeadLetterHeader, type DeadLetterOptions } from './jetstream/dead-letter-settings';
 export type { StreamDeclaration } from './discovery/stream-declaration';
+export {
+  KeyValueBucket,
+  KeyValueStores,
+  type BucketOptions,
+  type KeyValueEntry,
+} from './jetstream/key-value';
 export type { Duration } from './discovery/duration';
 export type { MessageContext, MessageHeaders } from './runtime/message-context';
 export type { HandlerStats } from './runtime/handler-stats';

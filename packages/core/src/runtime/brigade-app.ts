@@ -10,6 +10,7 @@ import { defineStreams } from '../discovery/stream-declaration';
 import { defineDeadLetters } from '../jetstream/dead-letter-settings';
 import { DeadLetters } from '../jetstream/dead-letters';
 import { DurableBinding } from '../jetstream/durable-binding';
+import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
 import { Bus } from './bus';
 import { CoreBinding, type Binding } from './handler-binding';
@@ -38,6 +39,8 @@ export class BrigadeApp {
     readonly bus: Bus,
     /** The dead letters of this app's durable handlers (and any other's on the same stream). */
     readonly deadLetters: DeadLetters,
+    /** JetStream key-value buckets on the app's connection (also injectable). */
+    readonly keyValues: KeyValueStores,
     readonly logger: Logger,
     private readonly transport: NatsTransport,
     private readonly bindings: readonly Binding[],
@@ -85,6 +88,8 @@ export class BrigadeApp {
       const scope = (options.container ?? rootContainer).createChildContainer();
       scope.register(Bus, { useValue: bus });
       scope.register(DeadLetters, { useValue: deadLetters });
+      const keyValues = new KeyValueStores(jetstream);
+      scope.register(KeyValueStores, { useValue: keyValues });
       const shutdown = new AbortController();
       const bindings: Binding[] = [];
       const backstops: Binding[] = [];
@@ -119,6 +124,7 @@ export class BrigadeApp {
         services,
         bus,
         deadLetters,
+        keyValues,
         logger,
         transport,
         bindings,
