@@ -28,7 +28,7 @@ export { exploreServices } from './discovery/service-explorer';
 export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
 export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';
-export { runApp } from './runtime/run-app';
+export { runApp, type RunHooks } from './runtime/run-app';
 export {
   Bus,
   type GatheredReply,

@@ -38,7 +38,9 @@ describe('key-value buckets @integration', () => {
 
     await server.restart();
     // JetStream answers again once the app has reconnected and the server recovered its store.
-    const reopened = await waitFor(() => app.keyValues.open<{ total: number }>('ledger'), { timeout: 15_000 });
+    const reopened = await waitFor(() => app.keyValues.open<{ total: number }>('ledger'), {
+      timeout: 15_000,
+    });
     expect(await reopened.get('table-1')).to.deep.equal({
       key: 'table-1',
       value: { total: 20 },

@@ -2,15 +2,27 @@ import { BrigadeApp } from './brigade-app';
 import type { BrigadeOptions } from './brigade-options';
 import { createLogger } from './logger';
 
+/** Work of a process beside its services, such as an HTTP server. */
+export interface RunHooks {
+  /** Runs once the app started; a failure stops the app and exits 1. */
+  started?(app: BrigadeApp): void | Promise<void>;
+  /** Runs first on SIGINT/SIGTERM, before the app drains: stop taking outside work here. */
+  stopping?(app: BrigadeApp): void | Promise<void>;
+}
+
 /**
  * The entry point of a service process: starts the app, stops it gracefully on SIGINT or
  * SIGTERM (a second signal exits at once), and exits non-zero when the start fails or the
  * connection is lost for good.
  */
-export async function runApp(options: BrigadeOptions): Promise<BrigadeApp | undefined> {
+export async function runApp(
+  options: BrigadeOptions,
+  hooks: RunHooks = {},
+): Promise<BrigadeApp | undefined> {
   let app: BrigadeApp;
   try {
     app = await BrigadeApp.start(options);
+    await startHook(app, hooks);
   } catch (err) {
     createLogger(options.logger, 'brigade').fatal(
       { err },
@@ -24,13 +36,17 @@ export async function runApp(options: BrigadeOptions): Promise<BrigadeApp | unde
       process.exit(1);
     }
     app.logger.info(`${signal} received`);
-    app.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        app.logger.error({ err }, 'stop failed');
-        process.exit(1);
-      },
-    );
+    Promise.resolve()
+      .then(() => hooks.stopping?.(app))
+      .catch((err: unknown) => app.logger.error({ err }, 'stopping hook failed'))
+      .then(() => app.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          app.logger.error({ err }, 'stop failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -39,4 +55,13 @@ export async function runApp(options: BrigadeOptions): Promise<BrigadeApp | unde
     process.exit(1);
   });
   return app;
+}
+
+async function startHook(app: BrigadeApp, hooks: RunHooks): Promise<void> {
+  try {
+    await hooks.started?.(app);
+  } catch (err) {
+    await app.stop().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,0 +1,73 @@
+import { hostname } from 'node:os';
+import { Bus, Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
+import { ORDERS_STREAM, Subjects, type OrderEvent, type PaidOrder } from '@restaurant/contracts';
+
+/** Which kitchen this is and how long a dish takes, from the environment. */
+export const kitchenSettings = {
+  /** `KITCHEN_ID`, else the host name (unique per container) and the process id. */
+  id: process.env['KITCHEN_ID'] ?? `${hostname()}-${process.pid}`,
+  /** `COOK_MS_PER_DISH`: simulated cooking time per dish, in ms. Default: 1,500. */
+  msPerDish: Number(process.env['COOK_MS_PER_DISH'] ?? 1_500),
+};
+
+/**
+ * Cooks paid orders, two at a time per instance. Orders come from a durable consumer shared by
+ * every kitchen instance: each order is cooked by one kitchen, and an order a crashed kitchen was
+ * cooking goes to another after `ackWait`.
+ */
+@Service({ name: 'kitchen', version: '1.0.0', description: 'Cooks paid orders' })
+export class Kitchen {
+  private cooking = 0;
+  private cooked = 0;
+
+  constructor(private readonly bus: Bus) {}
+
+  @Subscribe(Subjects.paid, {
+    durable: { stream: ORDERS_STREAM.name, ackWait: '10s', maxDeliver: 10 },
+    concurrency: 2,
+  })
+  async cook(order: PaidOrder, ctx: MessageContext): Promise<void> {
+    const kitchen = kitchenSettings.id;
+    this.cooking++;
+    try {
+      await this.bus.publish(Subjects.cooking, event(order.id, kitchen), {
+        durable: true,
+        msgId: `cooking-${order.id}-${kitchen}`,
+      });
+      const dishes = order.items.reduce((n, line) => n + line.quantity, 0);
+      ctx.logger.info({ order: order.id, dishes, attempt: ctx.deliveryCount }, 'cooking');
+      await sleep(dishes * kitchenSettings.msPerDish, ctx.signal);
+      await this.bus.publish(Subjects.cooked, event(order.id, kitchen), {
+        durable: true,
+        msgId: `cooked-${order.id}`,
+      });
+      this.cooked++;
+    } finally {
+      this.cooking--;
+    }
+  }
+
+  /** Every kitchen answers (no queue group): ask with requestMany to see them all. */
+  @Endpoint(Subjects.kitchenStatus, { queue: false })
+  status(): { kitchen: string; cooking: number; cooked: number } {
+    return { kitchen: kitchenSettings.id, cooking: this.cooking, cooked: this.cooked };
+  }
+}
+
+function event(id: string, kitchen: string): OrderEvent {
+  return { id, kitchen, at: new Date().toISOString() };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Bus,
+  ConflictError,
+  Endpoint,
+  KeyValueStores,
+  NotFoundError,
+  Service,
+  Subscribe,
+  ValidationError,
+  type KeyValueBucket,
+  type MessageContext,
+} from '@brigade/core';
+import {
+  isLater,
+  MENU,
+  ORDERS_STREAM,
+  statusOf,
+  Subjects,
+  type NewOrder,
+  type Order,
+  type OrderEvent,
+} from '@restaurant/contracts';
+import { validateNewOrder } from './order-validation';
+
+const MAX_WRITE_ATTEMPTS = 10;
+
+/** Owns the state of every order: created on request, moved forward by the order events. */
+@Service({
+  name: 'order',
+  version: '1.0.0',
+  description: 'Owns order state; follows each order through its events',
+})
+export class OrderService {
+  private readonly orders: Promise<KeyValueBucket<Order>>;
+
+  constructor(
+    private readonly bus: Bus,
+    stores: KeyValueStores,
+  ) {
+    this.orders = stores.open<Order>('orders', { history: 5 });
+    this.orders.catch(() => undefined); // surfaced by the first handler that awaits it
+  }
+
+  @Endpoint(Subjects.create)
+  async create(input: unknown, ctx: MessageContext): Promise<Order> {
+    const problems = validateNewOrder(input);
+    if (problems.length > 0)
+      throw new ValidationError('the order is invalid', { details: { problems } });
+    const { customer, items } = input as NewOrder;
+    const now = new Date().toISOString();
+    const order: Order = {
+      id: randomUUID().slice(0, 8),
+      customer,
+      items,
+      total: items.reduce((sum, line) => sum + (MENU[line.dish] as number) * line.quantity, 0),
+      status: 'placed',
+      history: [{ status: 'placed', at: now }],
+    };
+    await (await this.orders).create(order.id, order);
+    const event: OrderEvent = { id: order.id, at: now };
+    await this.bus.publish(Subjects.placed, event, { durable: true, msgId: `placed-${order.id}` });
+    ctx.logger.info({ order: order.id, total: order.total }, 'order placed');
+    return order;
+  }
+
+  @Endpoint(Subjects.get)
+  async get(query: { id?: unknown } | undefined): Promise<Order> {
+    const id = query?.id;
+    if (typeof id !== 'string' || id.length === 0)
+      throw new ValidationError('give the order id as { "id": "..." }');
+    const entry = await (await this.orders).get(id);
+    if (!entry) throw new NotFoundError(`no order '${id}'`);
+    return entry.value;
+  }
+
+  /** Moves an order forward. Late or repeated events change nothing. */
+  @Subscribe(Subjects.allEvents, {
+    durable: { stream: ORDERS_STREAM.name, consumer: 'order_tracker' },
+  })
+  async track(event: OrderEvent, ctx: MessageContext): Promise<void> {
+    const status = statusOf(ctx.subject);
+    if (!status || typeof event?.id !== 'string') return;
+    const orders = await this.orders;
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const entry = await orders.get(event.id);
+      // Not there yet would mean the create is still in flight: let JetStream redeliver.
+      if (!entry) throw new NotFoundError(`order '${event.id}' is not known (yet)`);
+      const order = entry.value;
+      if (!isLater(status, order.status) && order.history.some((h) => h.status === status)) return;
+      const next: Order = {
+        ...order,
+        status: isLater(status, order.status) ? status : order.status,
+        history: [
+          ...order.history,
+          { status, at: event.at, ...(event.kitchen ? { by: event.kitchen } : {}) },
+        ],
+        ...(status === 'cooked' && event.kitchen ? { cookedBy: event.kitchen } : {}),
+      };
+      try {
+        await orders.update(order.id, next, entry.revision);
+        ctx.logger.info({ order: order.id, status: next.status }, `order ${status}`);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err; // another event of the order won the race: read again
+      }
+    }
+    throw new ConflictError(`order '${event.id}' kept changing; retrying later`);
+  }
+}

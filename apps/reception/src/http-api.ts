@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ServiceError, type Bus, type Logger } from '@brigade/core';
+import { MENU, Subjects, type Order, type PaidOrder } from '@restaurant/contracts';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const ORDER_PATH = /^\/orders\/([A-Za-z0-9-]{1,64})$/;
+
+/** An error answered with its status and message. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reception's HTTP API. Placing an order asks the order service to create it, takes payment and
+ * hands the paid order to the kitchen as an event: it answers 202 at once, never waiting for the
+ * kitchen. The order's progress is read with GET /orders/:id.
+ */
+export class ReceptionHttpApi {
+  private readonly server: Server;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, () => resolve((this.server.address() as AddressInfo).port));
+    });
+  }
+
+  /** Stops taking connections and waits for the open requests. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const { status, body } = await this.route(req);
+      send(res, status, body);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        send(res, err.status, {
+          error: err.message,
+          ...(err.details === undefined ? {} : { details: err.details }),
+        });
+      } else {
+        this.logger.error({ err, method: req.method, url: req.url }, 'request failed');
+        send(res, 500, { error: 'internal error' });
+      }
+    }
+  }
+
+  private async route(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const path = new URL(req.url ?? '/', 'http://reception').pathname;
+    if (path === '/orders') {
+      allow(req, 'POST');
+      return { status: 202, body: await this.placeOrder(await readJson(req)) };
+    }
+    const match = ORDER_PATH.exec(path);
+    if (match) {
+      allow(req, 'GET');
+      return { status: 200, body: await this.ask<Order>(Subjects.get, { id: match[1] }) };
+    }
+    if (path === '/menu') {
+      allow(req, 'GET');
+      return { status: 200, body: MENU };
+    }
+    if (path === '/health') return { status: 200, body: { ok: true } };
+    throw new HttpError(404, `no route ${req.method ?? ''} ${path}`);
+  }
+
+  private async placeOrder(input: unknown): Promise<{ id: string; status: string; total: number }> {
+    const order = await this.ask<Order>(Subjects.create, input);
+    // Payment is simulated: the total is charged at once. Then the kitchen gets the order as an
+    // event; reception goes back to the next customer without waiting.
+    const paid: PaidOrder = {
+      id: order.id,
+      items: order.items,
+      total: order.total,
+      at: new Date().toISOString(),
+    };
+    await this.bus.publish(Subjects.paid, paid, { durable: true, msgId: `paid-${order.id}` });
+    return { id: order.id, status: 'paid', total: order.total };
+  }
+
+  /** A request to another service; its error replies become HTTP errors (422 becomes 400). */
+  private async ask<T>(subject: string, body: unknown): Promise<T> {
+    try {
+      return await this.bus.request<T>(subject, body, { timeout: 5_000 });
+    } catch (err) {
+      if (err instanceof ServiceError && err.status < 500) {
+        throw new HttpError(err.status === 422 ? 400 : err.status, err.message, err.details);
+      }
+      throw err;
+    }
+  }
+}
+
+function allow(req: IncomingMessage, method: string): void {
+  if (req.method !== method) throw new HttpError(405, `use ${method} here`);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('application/json'))
+    throw new HttpError(400, 'send JSON with Content-Type: application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

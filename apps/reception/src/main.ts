@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { Brigade } from '@brigade/core';
+import { ORDERS_STREAM } from '@restaurant/contracts';
+import { ReceptionHttpApi } from './http-api';
+import { Reception } from './reception.service';
+
+const port = Number(process.env['PORT'] ?? 8080);
+let api: ReceptionHttpApi | undefined;
+
+void Brigade.run(
+  { services: [Reception], streams: [ORDERS_STREAM] },
+  {
+    async started(app) {
+      api = new ReceptionHttpApi(app.bus, app.logger);
+      const listening = await api.listen(port);
+      app.logger.info({ port: listening }, `reception listening on http://127.0.0.1:${listening}`);
+    },
+    stopping: () => api?.close(),
+  },
+);

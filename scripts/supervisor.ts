@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { ServiceProcess } from './topology';
+
+export const REPO_ROOT = join(__dirname, '..');
+
+/** One running service process. */
+export class RunningProcess {
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly label: string,
+    readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** SIGTERM (a graceful drain), then SIGKILL if it is still running after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): Promise<number | null> {
+    if (this.running) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+/** Starts one replica of a service from the repository root, its output appended to `<logDir>/<label>.log`. */
+export function startProcess(
+  service: ServiceProcess,
+  label: string,
+  env: Record<string, string>,
+  logDir: string,
+): RunningProcess {
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
+  const [command, ...args] = service.command as [string, ...string[]];
+  const child = spawn(command === 'node' ? process.execPath : command, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return new RunningProcess(label, child);
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
