@@ -8,8 +8,6 @@
  * stays up for you to try with curl.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
@@ -64,10 +62,7 @@ async function main(): Promise<void> {
   if (natsUrl) {
     say(`using the NATS server at ${natsUrl}`);
   } else {
-    server = await NatsServer.start({
-      jetstream: true,
-      storeDir: mkdtempSync(join(tmpdir(), 'brigade-demo-')),
-    });
+    server = await NatsServer.start({ jetstream: true }); // a temporary store, removed at the end
     natsUrl = server.url;
     say(`started nats-server with JetStream at ${natsUrl}`);
   }
