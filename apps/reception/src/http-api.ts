@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ServiceError, type Bus, type Logger } from '@brigade/core';
+import {
+  NoRespondersError,
+  RequestTimeoutError,
+  ServiceError,
+  type Bus,
+  type Logger,
+} from '@brigade/core';
 import { MENU, Subjects, type Order, type PaidOrder } from '@restaurant/contracts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -97,13 +103,19 @@ export class ReceptionHttpApi {
     return { id: order.id, status: 'paid', total: order.total };
   }
 
-  /** A request to another service; its error replies become HTTP errors (422 becomes 400). */
+  /**
+   * A request to another service. Its error replies become HTTP errors (422 becomes 400); a
+   * service that is down or too slow becomes 503, which the customer may retry.
+   */
   private async ask<T>(subject: string, body: unknown): Promise<T> {
     try {
       return await this.bus.request<T>(subject, body, { timeout: 5_000 });
     } catch (err) {
       if (err instanceof ServiceError && err.status < 500) {
         throw new HttpError(err.status === 422 ? 400 : err.status, err.message, err.details);
+      }
+      if (err instanceof NoRespondersError || err instanceof RequestTimeoutError) {
+        throw new HttpError(503, 'the order service is unavailable; try again shortly');
       }
       throw err;
     }

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { TOPOLOGY } from '../scripts/topology';
+
+const ROOT = join(__dirname, '..');
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string; target: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  deploy?: { replicas?: number };
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+}
+
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
+
+/** The exec-form CMD of each `FROM … AS <target>` stage of the Dockerfile. */
+function dockerfileCommands(): Map<string, string[]> {
+  const commands = new Map<string, string[]>();
+  let stage = '';
+  for (const line of readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n')) {
+    const from = /^FROM\s+\S+\s+AS\s+(\S+)/i.exec(line);
+    if (from) stage = from[1] as string;
+    const cmd = /^CMD\s+(\[.*\])\s*$/.exec(line);
+    if (cmd) commands.set(stage, JSON.parse(cmd[1] as string) as string[]);
+  }
+  return commands;
+}
+
+describe('docker-compose.yml', () => {
+  it('runs nats with JetStream, a volume and a health check', () => {
+    const nats = compose.services['nats'];
+    expect(nats?.image).to.match(/^nats:/);
+    expect(nats?.command).to.include('--jetstream');
+    const [volume, mount] = (nats?.volumes?.[0] ?? '').split(':');
+    expect(mount).to.equal(nats?.command?.[(nats.command.indexOf('--store_dir') ?? -2) + 1]);
+    expect(compose.volumes).to.have.property(volume as string);
+    expect(nats?.healthcheck?.test.join(' ')).to.include('/healthz');
+  });
+
+  it('has exactly the services of the local topology, plus nats', () => {
+    expect(Object.keys(compose.services).sort()).to.deep.equal(
+      ['nats', ...TOPOLOGY.map((s) => s.name)].sort(),
+    );
+  });
+
+  for (const service of TOPOLOGY) {
+    describe(service.name, () => {
+      const entry = compose.services[service.name] as ComposeService;
+
+      it('builds its app from the monorepo', () => {
+        expect(entry.build).to.deep.equal({
+          context: '.',
+          dockerfile: 'Dockerfile',
+          target: service.name,
+        });
+        expect(existsSync(join(ROOT, entry.build?.dockerfile ?? ''))).to.equal(true);
+        expect(existsSync(join(ROOT, 'apps', service.name, 'src', 'main.ts'))).to.equal(true);
+      });
+
+      it('runs the command the local runner runs, in compose and in its image', () => {
+        expect(entry.command).to.deep.equal(service.command);
+        expect(dockerfileCommands().get(service.name)).to.deep.equal(service.command);
+      });
+
+      it('reaches NATS by its service name and waits for it to be healthy', () => {
+        expect(entry.environment?.['NATS_URL']).to.equal('nats://nats:4222');
+        expect(entry.depends_on).to.deep.equal({ nats: { condition: 'service_healthy' } });
+      });
+
+      it(`runs ${service.replicas} replica(s)`, () => {
+        expect(entry.deploy?.replicas ?? 1).to.equal(service.replicas);
+      });
+
+      if (service.http) {
+        it('publishes its HTTP port', () => {
+          const port = entry.environment?.['PORT'];
+          expect(port).to.match(/^\d+$/);
+          expect(entry.ports).to.deep.equal([`${port as string}:${port as string}`]);
+        });
+      }
+    });
+  }
+});

@@ -1,0 +1,183 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
+import { freePort, REPO_ROOT, startProcess, type RunningProcess } from '../scripts/supervisor';
+import { TOPOLOGY } from '../scripts/topology';
+
+const json = JSONCodec();
+const LOGS = join(REPO_ROOT, '.demo', 'test-logs');
+
+interface Order {
+  id: string;
+  status: string;
+  cookedBy?: string;
+  history: { status: string }[];
+}
+
+describe('the restaurant, as separate processes @integration', function () {
+  this.timeout(120_000);
+  const cleanup = new Cleanup();
+  const running = new Map<string, RunningProcess>();
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let base: string;
+  let natsUrl: string;
+  let port: number;
+
+  function start(name: string, label = name): RunningProcess {
+    const service = TOPOLOGY.find((s) => s.name === name);
+    if (!service) throw new Error(`no service ${name}`);
+    const env: Record<string, string> = {
+      NATS_URL: natsUrl,
+      COOK_MS_PER_DISH: '120',
+      BRIGADE_LOG_LEVEL: 'info',
+    };
+    if (name === 'kitchen') env['KITCHEN_ID'] = label;
+    if (service.http) env['PORT'] = String(port);
+    const proc = cleanup.add(startProcess(service, label, env, LOGS), (p) => p.kill());
+    running.set(label, proc);
+    return proc;
+  }
+
+  async function instances(name: string): Promise<number> {
+    let count = 0;
+    for await (const _ of await nc.services.client().ping(name)) count++;
+    return count;
+  }
+
+  async function post(
+    body: string,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function order(id: string): Promise<Order> {
+    return (await (await fetch(`${base}/orders/${id}`)).json()) as Order;
+  }
+
+  before(async () => {
+    server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+    natsUrl = server.url;
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    nc = cleanup.add(await connect({ servers: natsUrl }), (c) => c.close());
+    start('order');
+    start('kitchen', 'kitchen-1');
+    start('kitchen', 'kitchen-2');
+    start('reception');
+    start('audit');
+    await waitFor(async () => (await fetch(`${base}/health`)).ok, { timeout: 30_000 });
+    await waitFor(
+      async () => (await instances('kitchen')) === 2 && (await instances('order')) === 1,
+      { timeout: 30_000 },
+    );
+  });
+  after(() => cleanup.run());
+
+  it('answers malformed or invalid requests with 400 and a clear message, and keeps working', async () => {
+    const malformed = await post('{"customer": "Minji", "items": [');
+    expect(malformed.status).to.equal(400);
+    expect(malformed.body['error']).to.match(/^the body is not valid JSON/);
+
+    const wrongType = await post('customer=Minji', 'application/x-www-form-urlencoded');
+    expect(wrongType).to.deep.equal({
+      status: 400,
+      body: { error: 'send JSON with Content-Type: application/json' },
+    });
+
+    const invalid = await post(
+      JSON.stringify({ customer: '', items: [{ dish: 'pizza', quantity: 0 }] }),
+    );
+    expect(invalid.status).to.equal(400);
+    expect(invalid.body['error']).to.equal('the order is invalid');
+    expect((invalid.body['details'] as { problems: string[] }).problems).to.deep.equal([
+      '"customer" must be a name of 1 to 100 characters',
+      'items[0].dish must be one of: bibimbap, bulgogi, kimchi, japchae, tteokbokki',
+      'items[0].quantity must be a whole number from 1 to 50',
+    ]);
+
+    expect((await fetch(`${base}/orders/nope`)).status).to.equal(404);
+    expect((await fetch(`${base}/tables`)).status).to.equal(404);
+    expect((await fetch(`${base}/orders`, { method: 'GET' })).status).to.equal(405);
+
+    const fine = await post(
+      JSON.stringify({ customer: 'Minji', items: [{ dish: 'kimchi', quantity: 1 }] }),
+    );
+    expect(fine.status).to.equal(202);
+    await waitFor(async () => (await order(fine.body['id'] as string)).status === 'served', {
+      timeout: 20_000,
+    });
+    for (const proc of running.values())
+      expect(proc.running, `${proc.label} still runs`).to.equal(true);
+  });
+
+  it('serves all 50 orders across both kitchens, through a kitchen SIGKILL and an order-service restart', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const placed = await post(
+        JSON.stringify({
+          customer: `guest-${i}`,
+          items: [
+            { dish: 'bibimbap', quantity: 1 + (i % 3) },
+            { dish: 'kimchi', quantity: 1 },
+          ],
+        }),
+      );
+      expect(placed.status, JSON.stringify(placed.body)).to.equal(202);
+      ids.push(placed.body['id'] as string);
+    }
+    const cookedBy = new Map<string, string>();
+    nc.subscribe('orders.cooked', {
+      callback: (_e, m) => {
+        const event = json.decode(m.data) as { id: string; kitchen: string };
+        cookedBy.set(event.id, event.kitchen);
+      },
+    });
+
+    // A kitchen dies mid-run: what it was cooking goes to the other one after ackWait.
+    await waitFor(() => [...cookedBy.values()].filter((k) => k === 'kitchen-1').length >= 4, {
+      timeout: 30_000,
+    });
+    await running.get('kitchen-1')?.kill();
+
+    // The order service restarts mid-run: its state is in the key-value bucket, and the events it
+    // missed while down wait in its durable consumer.
+    const before = await order(ids[0] as string);
+    expect(['paid', 'cooking', 'cooked', 'served']).to.include(before.status);
+    await running.get('order')?.stop();
+    start('order');
+    await waitFor(async () => (await instances('order')) === 1, { timeout: 30_000 });
+    const after = await order(ids[0] as string);
+    expect(after.history.length).to.be.at.least(before.history.length);
+
+    const orders = await waitFor(
+      async () => {
+        const all = await Promise.all(ids.map(order));
+        return all.every((o) => o.status === 'served') ? all : undefined;
+      },
+      { timeout: 60_000, interval: 250, message: 'all 50 orders served' },
+    );
+    const kitchens = new Set(orders.map((o) => o.cookedBy));
+    expect([...kitchens].sort()).to.deep.equal(['kitchen-1', 'kitchen-2']);
+    for (const o of orders) {
+      expect(o.history.map((h) => h.status)).to.include.members([
+        'placed',
+        'paid',
+        'cooking',
+        'cooked',
+        'served',
+      ]);
+    }
+    const audit = json.decode(
+      (await nc.request('audit.summary', undefined, { timeout: 2_000 })).data,
+    ) as Record<string, number>;
+    expect(audit['served']).to.be.at.least(51);
+  });
+});
