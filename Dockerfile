@@ -5,18 +5,9 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /repo
-COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
-COPY packages/core/package.json packages/core/
-COPY packages/testing/package.json packages/testing/
-COPY apps/contracts/package.json apps/contracts/
-COPY apps/order/package.json apps/order/
-COPY apps/kitchen/package.json apps/kitchen/
-COPY apps/reception/package.json apps/reception/
-COPY apps/audit/package.json apps/audit/
-RUN npm ci --no-audit --no-fund
-COPY packages packages
-COPY apps apps
-RUN npx tsc -b apps/order apps/kitchen apps/reception apps/audit \
+COPY . .
+RUN npm ci --no-audit --no-fund \
+ && npx tsc -b \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime

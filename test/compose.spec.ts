@@ -47,10 +47,17 @@ describe('docker-compose.yml', () => {
     expect(nats?.healthcheck?.test.join(' ')).to.include('/healthz');
   });
 
-  it('has exactly the services of the local topology, plus nats', () => {
-    expect(Object.keys(compose.services).sort()).to.deep.equal(
-      ['nats', ...TOPOLOGY.map((s) => s.name)].sort(),
-    );
+  it('has every service of the local topology, and builds every other one from this repository', () => {
+    expect(Object.keys(compose.services)).to.include.members([
+      'nats',
+      ...TOPOLOGY.map((s) => s.name),
+    ]);
+    for (const [name, entry] of Object.entries(compose.services)) {
+      if (name === 'nats') continue;
+      expect(entry.build?.target, name).to.equal(name);
+      expect(entry.command, name).to.deep.equal(['node', `apps/${name}/dist/main.js`]);
+      expect(dockerfileCommands().get(name), name).to.deep.equal(entry.command);
+    }
   });
 
   for (const service of TOPOLOGY) {

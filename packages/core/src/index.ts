@@ -29,6 +29,7 @@ export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-d
 export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';
 export { runApp, type RunHooks } from './runtime/run-app';
+export { BrigadeClient, type ClientOptions } from './runtime/brigade-client';
 export {
   Bus,
   type GatheredReply,

@@ -1,0 +1,98 @@
+import { Command } from 'commander';
+import type { HeaderInit } from '@brigade/core';
+import {
+  timeoutOf,
+  UsageError,
+  withClient,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection';
+import { formatBody, print } from '../output';
+
+interface MessageFlags extends ConnectionFlags {
+  header: string[];
+  durable?: boolean;
+  msgId?: string;
+}
+
+function parseBody(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(
+      `the body must be JSON: ${(err as Error).message} (quote it for the shell, e.g. '{"id":1}')`,
+    );
+  }
+}
+
+function collectHeader(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseHeaders(pairs: readonly string[]): HeaderInit | undefined {
+  if (pairs.length === 0) return undefined;
+  const headers: Record<string, string[]> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf(':');
+    const name = pair.slice(0, at).trim();
+    if (at <= 0 || name.length === 0)
+      throw new UsageError(`a header is 'Name: value', got '${pair}'`);
+    (headers[name] ??= []).push(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+export function messagingCommands(): Command[] {
+  const request = withConnectionOptions(new Command('request'))
+    .alias('req')
+    .description('send a request and print the reply; an error reply prints its code and exits 1')
+    .argument('<subject>', 'the subject to send to')
+    .argument('[json]', 'the request body, as JSON')
+    .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, [])
+    .action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
+      const payload = parseBody(body);
+      const headers = parseHeaders(flags.header);
+      const reply = await withClient(flags, (c) =>
+        c.bus.request<Uint8Array>(subject, payload, {
+          headers,
+          timeout: timeoutOf(flags),
+          raw: true,
+        }),
+      );
+      print(formatBody(reply));
+    });
+
+  const publish = withConnectionOptions(new Command('publish'))
+    .alias('pub')
+    .description('publish an event')
+    .argument('<subject>', 'the subject to publish to')
+    .argument('[json]', 'the event body, as JSON')
+    .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, [])
+    .option('--durable', 'publish through JetStream and wait until a stream stored it')
+    .option('--msg-id <id>', 'Nats-Msg-Id for de-duplication (with --durable)')
+    .action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
+      const payload = parseBody(body);
+      const headers = parseHeaders(flags.header);
+      if (flags.msgId && !flags.durable) throw new UsageError('--msg-id needs --durable');
+      await withClient(flags, async (c) => {
+        if (flags.durable) {
+          const ack = await c.bus.publish(subject, payload, {
+            headers,
+            durable: true,
+            msgId: flags.msgId,
+            timeout: timeoutOf(flags),
+          });
+          print(
+            `stored in ${ack.stream} as sequence ${ack.sequence}${ack.duplicate ? ' (duplicate: stored once before)' : ''}`,
+          );
+        } else {
+          await c.bus.publish(subject, payload, { headers });
+          await c.bus.flush();
+          print(`published to ${subject}`);
+        }
+      });
+    });
+
+  return [request, publish];
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { BrigadeError, ServiceError } from '@brigade/core';
+import { UsageError } from './connection';
+import { discoveryCommands, NotFound } from './commands/discovery.command';
+import { dlqCommand } from './commands/dlq.command';
+import { messagingCommands } from './commands/messaging.command';
+import { newCommand } from './commands/new.command';
+
+const program = new Command('brigade')
+  .description(
+    'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(newCommand());
+for (const command of [...discoveryCommands(), ...messagingCommands()]) program.addCommand(command);
+program.addCommand(dlqCommand());
+for (const command of program.commands) command.exitOverride().showHelpAfterError();
+
+/** Exit statuses: 0 done, 1 it failed (error reply, nothing answered, no server), 2 wrong usage. */
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof UsageError) {
+    process.stderr.write(`brigade: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ServiceError) {
+    process.stderr.write(`error ${err.status}: ${err.message}\n`);
+    if (err.details !== undefined)
+      process.stderr.write(`${JSON.stringify(err.details, null, 2)}\n`);
+    process.exit(1);
+  }
+  if (err instanceof BrigadeError || err instanceof NotFound) {
+    process.stderr.write(`brigade: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`brigade: ${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,285 @@
+import { expect } from 'chai';
+import { connect, type NatsConnection } from 'nats';
+import { Endpoint, NotFoundError, Service, Subscribe, type BrigadeApp } from '@brigade/core';
+import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { brigade } from './run-cli';
+
+describe('brigade CLI @integration', () => {
+  const cleanup = new Cleanup();
+  let server: NatsServer;
+  let client: NatsConnection;
+  let app: BrigadeApp;
+  let fixed = false;
+  const served: string[] = [];
+
+  @Service({ name: 'kitchen', version: '2.1.0', description: 'cooks' })
+  class Kitchen {
+    @Endpoint('kitchen.status')
+    status(query: { table?: number } | undefined): { busy: boolean; table: number | null } {
+      if (query?.table === 13) throw new NotFoundError('no table 13', { details: { table: 13 } });
+      return { busy: false, table: query?.table ?? null };
+    }
+
+    @Endpoint('kitchen.slow')
+    async slow(): Promise<string> {
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return 'late';
+    }
+
+    @Subscribe('orders.placed', { durable: { stream: 'ORDERS', maxDeliver: 1 } })
+    cook(order: { id: string }): void {
+      if (order.id === 'bad' && !fixed) throw new Error('burnt');
+      served.push(order.id);
+    }
+  }
+
+  const server$ = () => ['--server', server.url, '--timeout', '500'];
+
+  before(async () => {
+    server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    app = cleanup.add(
+      await startApp(server, {
+        services: [Kitchen],
+        streams: [{ name: 'ORDERS', subjects: ['orders.>'] }],
+      }),
+      (a) => a.stop(),
+    );
+    // A service written with the plain nats client: the CLI sees any ADR-32 service.
+    const plain = await client.services.add({
+      name: 'plain',
+      version: '0.0.1',
+      description: 'not Brigade',
+    });
+    plain.addEndpoint('echo', {
+      subject: 'plain.echo',
+      handler: (_err, msg) => msg.respond(msg.data),
+    });
+  });
+  after(() => cleanup.run());
+
+  describe('help and errors', () => {
+    it('prints help for every command', async () => {
+      const top = await brigade(['--help']);
+      expect(top.code).to.equal(0);
+      for (const command of ['new', 'ls', 'info', 'stats', 'request', 'publish', 'dlq'])
+        expect(top.stdout).to.include(command);
+      for (const command of [
+        ['new'],
+        ['ls'],
+        ['info'],
+        ['stats'],
+        ['request'],
+        ['publish'],
+        ['dlq'],
+        ['dlq', 'ls'],
+        ['dlq', 'show'],
+        ['dlq', 'replay'],
+      ]) {
+        const help = await brigade([...command, '--help']);
+        expect(help.code, command.join(' ')).to.equal(0);
+        expect(help.stdout, command.join(' ')).to.include('Usage: brigade');
+      }
+    });
+
+    it('says so and exits non-zero when no server answers', async () => {
+      const down = await NatsServer.start();
+      const url = down.url;
+      await down.stop();
+      const result = await brigade(['ls', '--server', url]);
+      expect(result.code).to.equal(1);
+      expect(result.stderr)
+        .to.include(`cannot connect to NATS at ${url}`)
+        .and.include('connection refused');
+    });
+
+    it('reads the server from NATS_URL', async () => {
+      const result = await brigade(['ls', 'kitchen'], { env: { NATS_URL: server.url } });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.include('kitchen');
+    });
+
+    it('refuses a bad argument with usage status 2', async () => {
+      expect(
+        (await brigade(['request', 'kitchen.status', '{not json', ...server$()])).code,
+      ).to.equal(2);
+      expect(
+        (await brigade(['request', 'kitchen.status', '-H', 'no-colon', ...server$()])).code,
+      ).to.equal(2);
+      expect((await brigade(['ls', 'bad name', ...server$()])).code).to.equal(2);
+      expect((await brigade(['frobnicate'])).code).to.equal(2);
+    });
+  });
+
+  describe('discovery', () => {
+    it('lists every service, Brigade or not, as a table and as JSON', async () => {
+      const table = await brigade(['ls', ...server$()]);
+      expect(table.code, table.stderr).to.equal(0);
+      const lines = table.stdout.trim().split('\n');
+      expect(lines[0]).to.match(/^NAME\s+VERSION\s+ID\s+ENDPOINTS\s+DESCRIPTION$/);
+      expect(lines.find((l) => l.startsWith('kitchen'))).to.match(
+        /^kitchen\s+2\.1\.0\s+\w+\s+3\s+cooks$/,
+      );
+      expect(lines.find((l) => l.startsWith('plain'))).to.match(
+        /^plain\s+0\.0\.1\s+\w+\s+1\s+not Brigade$/,
+      );
+      const json = JSON.parse((await brigade(['ls', '--json', ...server$()])).stdout) as {
+        name: string;
+        id: string;
+      }[];
+      expect(json.map((s) => s.name).sort()).to.deep.equal(['kitchen', 'plain']);
+      expect(json.find((s) => s.name === 'kitchen')?.id).to.equal(app.instanceIds.get('kitchen'));
+    });
+
+    it('shows endpoints with subjects, queue groups and kinds', async () => {
+      const info = await brigade(['info', 'kitchen', ...server$()]);
+      expect(info.code, info.stderr).to.equal(0);
+      expect(info.stdout).to.include('kitchen 2.1.0').and.include('cooks');
+      expect(info.stdout).to.match(/status\s+kitchen\.status\s+q\s+endpoint/);
+      expect(info.stdout).to.match(
+        /cook\s+orders\.placed\s+\(none\)\s+durable event \(ORDERS\/kitchen_cook\)/,
+      );
+    });
+
+    it('shows counters, and exits 1 when no such service answers', async () => {
+      await app.bus.request('kitchen.status', {});
+      await app.bus.request('kitchen.status', { table: 13 }).catch(() => undefined);
+      const stats = await brigade(['stats', 'kitchen', ...server$()]);
+      expect(stats.code, stats.stderr).to.equal(0);
+      expect(stats.stdout).to.match(/kitchen\s+\w+\s+status\s+2\s+1\s+\S+\s+404 no table 13/);
+      const json = JSON.parse(
+        (await brigade(['stats', 'kitchen', '--json', ...server$()])).stdout,
+      ) as { endpoints: { num_requests: number }[] }[];
+      expect(json[0]?.endpoints[0]?.num_requests).to.equal(2);
+      const none = await brigade(['info', 'nobody', ...server$()]);
+      expect(none.code).to.equal(1);
+      expect(none.stderr).to.include("no service named 'nobody' answered");
+    });
+  });
+
+  describe('request and publish', () => {
+    it('prints the reply of a request, with headers sent', async () => {
+      const ok = await brigade(['request', 'kitchen.status', '{"table":4}', ...server$()]);
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(JSON.parse(ok.stdout)).to.deep.equal({ busy: false, table: 4 });
+      const echoed = await brigade([
+        'req',
+        'plain.echo',
+        '"hello"',
+        '-H',
+        'x-table: 9',
+        ...server$(),
+      ]);
+      expect(echoed.stdout.trim()).to.equal('"hello"');
+    });
+
+    it('prints an error reply with its code and exits 1', async () => {
+      const failed = await brigade(['request', 'kitchen.status', '{"table":13}', ...server$()]);
+      expect(failed.code).to.equal(1);
+      expect(failed.stderr).to.include('error 404: no table 13').and.include('"table": 13');
+    });
+
+    it('tells no responders and timeouts apart, exiting 1', async () => {
+      const nobody = await brigade(['request', 'nobody.home', ...server$()]);
+      expect(nobody.code).to.equal(1);
+      expect(nobody.stderr).to.include("no responders are listening on 'nobody.home'");
+      const slow = await brigade([
+        'request',
+        'kitchen.slow',
+        '--server',
+        server.url,
+        '--timeout',
+        '300',
+      ]);
+      expect(slow.code).to.equal(1);
+      expect(slow.stderr).to.include("request to 'kitchen.slow' timed out after 300 ms");
+    });
+
+    it('publishes events, durably when asked', async () => {
+      const seen: string[] = [];
+      const sub = client.subscribe('menu.changed', {
+        callback: (_e, m) => seen.push(`${m.string()} ${m.headers?.get('x-by') ?? ''}`),
+      });
+      await client.flush();
+      const published = await brigade([
+        'pub',
+        'menu.changed',
+        '{"dish":"kimchi"}',
+        '-H',
+        'x-by: chef',
+        ...server$(),
+      ]);
+      expect(published.code, published.stderr).to.equal(0);
+      await waitFor(() => seen.length === 1);
+      expect(seen).to.deep.equal(['{"dish":"kimchi"} chef']);
+      sub.unsubscribe();
+
+      const durable = await brigade([
+        'publish',
+        'orders.placed',
+        '{"id":"o-1"}',
+        '--durable',
+        '--msg-id',
+        'o-1',
+        ...server$(),
+      ]);
+      expect(durable.code, durable.stderr).to.equal(0);
+      expect(durable.stdout).to.match(/stored in ORDERS as sequence \d+/);
+      await waitFor(() => served.includes('o-1'));
+      const again = await brigade([
+        'publish',
+        'orders.placed',
+        '{"id":"o-1"}',
+        '--durable',
+        '--msg-id',
+        'o-1',
+        ...server$(),
+      ]);
+      expect(again.stdout).to.include('duplicate');
+      const lost = await brigade(['publish', 'menu.changed', '{}', '--durable', ...server$()]);
+      expect(lost.code).to.equal(1);
+      expect(lost.stderr).to.include("no stream stores subject 'menu.changed'");
+    });
+  });
+
+  describe('dead letters', () => {
+    it('lists, shows and replays them', async () => {
+      await brigade([
+        'publish',
+        'orders.placed',
+        '{"id":"bad"}',
+        '--durable',
+        '-H',
+        'x-table: 7',
+        ...server$(),
+      ]);
+      await waitFor(async () => (await app.deadLetters.list()).length === 1);
+      const ls = await brigade(['dlq', 'ls', ...server$()]);
+      expect(ls.code, ls.stderr).to.equal(0);
+      const row = ls.stdout.trim().split('\n')[1] ?? '';
+      expect(row).to.match(/^(\d+)\s+\S+\s+ORDERS\/kitchen_cook#\d+\s+orders\.placed\s+1\s+burnt$/);
+      const seq = row.split(/\s+/)[0] as string;
+
+      const show = await brigade(['dlq', 'show', seq, ...server$()]);
+      expect(show.stdout)
+        .to.include('reason     burnt')
+        .and.include('header     x-table: 7')
+        .and.include('"id": "bad"');
+      const json = JSON.parse(
+        (await brigade(['dlq', 'ls', '--json', '--stream', 'ORDERS', ...server$()])).stdout,
+      ) as { data: string }[];
+      expect(json[0]?.data).to.equal('{"id":"bad"}');
+
+      fixed = true;
+      const replay = await brigade(['dlq', 'replay', seq, ...server$()]);
+      expect(replay.code, replay.stderr).to.equal(0);
+      await waitFor(() => served.includes('bad'));
+      expect((await brigade(['dlq', 'ls', ...server$()])).stdout.trim()).to.equal(
+        'no dead letters',
+      );
+      const missing = await brigade(['dlq', 'show', '999', ...server$()]);
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.include('no dead letter with sequence 999');
+    });
+  });
+});

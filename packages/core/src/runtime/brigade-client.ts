@@ -1,0 +1,62 @@
+import { defineDeadLetters, type DeadLetterOptions } from '../jetstream/dead-letter-settings';
+import { DeadLetters } from '../jetstream/dead-letters';
+import type { JetStreamContext } from '../jetstream/jetstream-context';
+import { lazyJetStream } from '../jetstream/jetstream-setup';
+import { KeyValueStores } from '../jetstream/key-value';
+import type { ConnectionSettings } from '../transport/connection-settings';
+import { NatsTransport } from '../transport/nats-transport';
+import { Bus } from './bus';
+import { createLogger, type Logger, type LoggerSettings } from './logger';
+
+export interface ClientOptions {
+  nats?: ConnectionSettings;
+  logger?: LoggerSettings;
+  /** Default request timeout of the `Bus`, in ms. Default: 5,000. */
+  requestTimeoutMs?: number;
+  /** Where the dead letters are, if not in the default stream. */
+  deadLetter?: DeadLetterOptions;
+}
+
+/**
+ * A connection without services: for scripts, gateways and tools that only send requests and
+ * events, or manage dead letters. The same `Bus`, errors and timeouts as inside a service.
+ */
+export class BrigadeClient {
+  private constructor(
+    private readonly transport: NatsTransport,
+    private readonly jetstream: () => Promise<JetStreamContext>,
+    readonly bus: Bus,
+    readonly deadLetters: DeadLetters,
+    readonly keyValues: KeyValueStores,
+    readonly logger: Logger,
+  ) {}
+
+  static async connect(options: ClientOptions = {}): Promise<BrigadeClient> {
+    const logger = createLogger(
+      options.logger ?? { level: process.env['BRIGADE_LOG_LEVEL'] ?? 'warn' },
+      'brigade-client',
+    );
+    const deadLetters = defineDeadLetters(options.deadLetter);
+    const transport = await NatsTransport.connect(options.nats ?? {}, 'brigade-client', logger);
+    const jetstream = lazyJetStream(transport.connection);
+    return new BrigadeClient(
+      transport,
+      jetstream,
+      new Bus(transport, jetstream, options.requestTimeoutMs ?? 5_000),
+      new DeadLetters(jetstream, deadLetters),
+      new KeyValueStores(jetstream),
+      logger,
+    );
+  }
+
+  /** The dead letters of another dead-letter stream than the client's. */
+  deadLettersIn(options: DeadLetterOptions): DeadLetters {
+    return new DeadLetters(this.jetstream, defineDeadLetters(options));
+  }
+
+  /** Flushes what was published and closes the connection. */
+  async close(): Promise<void> {
+    await this.transport.close();
+    this.bus.detach();
+  }
+}
