@@ -18,6 +18,7 @@ import { consumerState, ids, publishEvents } from './support/jetstream';
 import { DeadLetterWriter } from '../src/jetstream/dead-letter-writer';
 import { defineDeadLetters } from '../src/jetstream/dead-letter-settings';
 import { JetStreamContext } from '../src/jetstream/jetstream-context';
+import { NatsTransport } from '../src/transport/nats-transport';
 
 const json = JSONCodec();
 const ORDERS: StreamDeclaration = { name: 'ORDERS', subjects: ['orders.>'] };
@@ -484,7 +485,12 @@ describe('durable events @integration', () => {
       await waitFor(async () => (await app.deadLetters.list()).length === 1);
       // The backstop racing the handler would write the same origin again.
       const writer = new DeadLetterWriter(
-        await JetStreamContext.open(client),
+        await JetStreamContext.open(
+          cleanup.add(
+            await NatsTransport.connect({ servers: server.url }, 'writer', app.logger),
+            (t) => t.close(),
+          ),
+        ),
         defineDeadLetters(undefined),
         app.logger,
       );

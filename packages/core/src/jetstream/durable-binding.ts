@@ -1,4 +1,3 @@
-import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
 import type { DurableDefinition } from '../discovery/handler-definition';
 import { isPermanentFailure } from '../errors';
 import { IdleSignal, type Binding } from '../runtime/handler-binding';
@@ -6,10 +5,8 @@ import type { HandlerInvoker } from '../runtime/handler-invoker';
 import { HandlerContext } from '../runtime/message-context';
 import type { DeadLetterWriter } from './dead-letter-writer';
 import type { JetStreamContext } from './jetstream-context';
-
-/** How long one pull waits for messages before it is renewed, in ms. */
-const PULL_EXPIRES_MS = 5_000;
-const MAX_RETRY_DELAY_MS = 5_000;
+import { PullFeed } from './pull-feed';
+import type { PulledMessage } from './pulled-message';
 
 /**
  * One durable handler reading its stream through a durable pull consumer shared by every
@@ -22,37 +19,39 @@ export class DurableBinding implements Binding {
   private readonly durable: DurableDefinition;
   private readonly idleSignal = new IdleSignal();
   private readonly active = new Set<HandlerContext>();
+  private readonly feed: PullFeed;
   private inFlight = 0;
   private stopping = false;
-  private pulling: Promise<void> | undefined;
-  private batch: ConsumerMessages | undefined;
-  private wakeUp: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     readonly invoker: HandlerInvoker,
-    private readonly jetstream: JetStreamContext,
+    jetstream: JetStreamContext,
     private readonly deadLetters: DeadLetterWriter,
   ) {
     this.durable = invoker.definition.durable as DurableDefinition;
+    const { concurrency } = invoker.definition;
+    this.feed = new PullFeed(
+      jetstream.nc,
+      this.durable.stream,
+      this.durable.consumer,
+      concurrency,
+      () => concurrency - this.inFlight,
+      (msg) => this.run(msg),
+      invoker.env.logger,
+    );
   }
 
   async bind(): Promise<void> {
-    const consumer = await this.jetstream.js.consumers.get(
-      this.durable.stream,
-      this.durable.consumer,
-    );
     const every = Math.max(500, Math.floor(this.durable.ackWaitMs / 3));
     this.heartbeat = setInterval(() => this.keepAlive(every), every).unref();
-    this.pulling = this.pull(consumer);
+    this.feed.start();
   }
 
   async unbind(): Promise<void> {
     this.stopping = true;
-    this.wakeUp?.();
-    await this.batch?.close();
-    await this.pulling;
-    this.stopHeartbeatWhenDone();
+    this.feed.stop();
+    this.closeWhenDone();
   }
 
   get busy(): number {
@@ -68,82 +67,44 @@ export class DurableBinding implements Binding {
     return 0;
   }
 
-  private async pull(consumer: Consumer): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      const free = this.invoker.definition.concurrency - this.inFlight;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.wakeUp = resolve));
-        this.wakeUp = undefined;
-        continue;
-      }
-      try {
-        this.batch = await consumer.fetch({ max_messages: free, expires: PULL_EXPIRES_MS });
-        if (this.stopping) {
-          await this.batch.close();
-          break;
-        }
-        for await (const msg of this.batch) this.run(msg);
-        failures = 0;
-      } catch (err) {
-        if (this.stopping) break;
-        failures++;
-        this.invoker.env.logger.warn(
-          { err, stream: this.durable.stream, consumer: this.durable.consumer },
-          `pulling from '${this.durable.stream}' failed; retrying`,
-        );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** failures));
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeUp = undefined;
-      } finally {
-        this.batch = undefined;
-      }
-    }
-  }
-
-  private run(msg: JsMsg): void {
+  private run(msg: PulledMessage): void {
     this.inFlight++;
     const ctx = new HandlerContext(msg, this.invoker.definition, this.invoker.env);
-    ctx.deliveryCount = msg.info.deliveryCount;
-    ctx.sequence = msg.seq;
+    ctx.deliveryCount = msg.deliveryCount;
+    ctx.sequence = msg.sequence;
     this.active.add(ctx);
     this.invoker.invoke(ctx, this.finish);
   }
 
   private readonly finish = (ctx: HandlerContext, error: unknown): void => {
-    const msg = ctx.message as JsMsg;
+    const msg = ctx.message as PulledMessage;
     const failure = this.invoker.record(ctx, error);
-    const attempts = msg.info.deliveryCount;
+    const attempts = msg.deliveryCount;
     if (!failure) {
       this.settle(ctx, () => msg.ack());
     } else if (!isPermanentFailure(error) && attempts < this.durable.maxDeliver) {
       this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
     } else {
       const reason = error instanceof Error ? error.message : String(error);
+      const { stream, consumer } = this.durable;
       this.deadLetters
         .write(
           {
-            stream: this.durable.stream,
-            consumer: this.durable.consumer,
-            sequence: msg.seq,
+            stream,
+            consumer,
+            sequence: msg.sequence,
             subject: msg.subject,
             headers: msg.headers,
             data: msg.data,
           },
           { reason, code: failure.status, attempts },
         )
-        // Bare term: nats-server 2.9 ignores a term with a reason.
         .then(
           () => this.settle(ctx, () => msg.term()),
           (err: unknown) => {
             ctx.logger.error(
               { err },
-              `could not dead-letter message ${msg.seq}; it will be redelivered`,
+              `could not dead-letter message ${msg.sequence}; it will be redelivered`,
             );
             this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
           },
@@ -160,16 +121,16 @@ export class DurableBinding implements Binding {
     }
     this.active.delete(ctx);
     this.inFlight--;
-    this.wakeUp?.();
+    this.feed.refill();
     this.idleSignal.settle(this.busy);
-    this.stopHeartbeatWhenDone();
+    this.closeWhenDone();
   }
 
-  private stopHeartbeatWhenDone(): void {
-    if (this.stopping && this.inFlight === 0 && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
+  private closeWhenDone(): void {
+    if (!this.stopping || this.inFlight > 0) return;
+    this.feed.close();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   private backoffAfter(attempts: number): number {
@@ -183,7 +144,7 @@ export class DurableBinding implements Binding {
     for (const ctx of this.active) {
       if (now - ctx.startedAt < olderThanMs) continue;
       try {
-        (ctx.message as JsMsg).working();
+        (ctx.message as PulledMessage).working();
       } catch {
         // Disconnected: the server redelivers after ackWait, which is what it is for.
       }

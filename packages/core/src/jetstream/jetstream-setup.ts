@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsTransport } from '../transport/nats-transport';
 import type {
   DurableDefinition,
   HandlerDefinition,
@@ -13,10 +13,10 @@ import { JetStreamContext } from './jetstream-context';
 import { StreamProvisioner } from './stream-provisioner';
 
 /** Opens the connection's JetStream context once, on first use. */
-export function lazyJetStream(nc: NatsConnection): () => Promise<JetStreamContext> {
+export function lazyJetStream(transport: NatsTransport): () => Promise<JetStreamContext> {
   let opening: Promise<JetStreamContext> | undefined;
   return () => {
-    opening ??= JetStreamContext.open(nc).catch((err: unknown) => {
+    opening ??= JetStreamContext.open(transport).catch((err: unknown) => {
       opening = undefined; // let a later call try again
       throw err;
     });

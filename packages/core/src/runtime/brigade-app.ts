@@ -75,7 +75,7 @@ export class BrigadeApp {
 
     const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
     try {
-      const jetstream = lazyJetStream(transport.connection);
+      const jetstream = lazyJetStream(transport);
       const durable = await provisionJetStream(
         jetstream,
         streams,

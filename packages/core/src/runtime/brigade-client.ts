@@ -38,7 +38,7 @@ export class BrigadeClient {
     );
     const deadLetters = defineDeadLetters(options.deadLetter);
     const transport = await NatsTransport.connect(options.nats ?? {}, 'brigade-client', logger);
-    const jetstream = lazyJetStream(transport.connection);
+    const jetstream = lazyJetStream(transport);
     return new BrigadeClient(
       transport,
       jetstream,

@@ -10,6 +10,10 @@ import { decodeErrorReply } from './error-codec';
 import { currentContext } from './message-context';
 import { REQUEST_TIMEOUT } from './trace-context';
 
+const MAX_REMEMBERED_SUBJECTS = 1_024;
+const NO_OPTIONS: PublishOptions = Object.freeze({});
+const PUBLISHED: Promise<void> = Promise.resolve();
+
 export interface PublishOptions {
   /** Headers to send; `traceparent`, `tracestate` and `correlation-id` are added while handling a message. */
   headers?: HeaderInit;
@@ -53,6 +57,7 @@ export type GatheredReply<T> =
  */
 export class Bus {
   private transport: NatsTransport | undefined;
+  private readonly validSubjects = new Set<string>();
 
   /** @internal Created by the app; inject it, do not construct it. */
   constructor(
@@ -74,18 +79,32 @@ export class Bus {
     options: DurablePublishOptions,
   ): Promise<PublishAck>;
   publish<T = unknown>(subject: string, data?: T, options?: PublishOptions): Promise<void>;
-  async publish<T = unknown>(
+  publish<T = unknown>(
     subject: string,
     data?: T,
-    options: PublishOptions | DurablePublishOptions = {},
+    options: PublishOptions | DurablePublishOptions = NO_OPTIONS,
   ): Promise<PublishAck | void> {
-    const transport = this.open(subject);
-    const body = jsonCodec.encode(data);
-    const headers = withPropagation(options.headers);
-    if (!('durable' in options) || !options.durable) {
-      transport.publish(subject, body, headers);
-      return;
+    // Not async: a core publish is on the hot path and costs no promise of its own.
+    try {
+      const transport = this.open(subject);
+      const body = jsonCodec.encode(data);
+      const headers = withPropagation(options.headers);
+      if (!('durable' in options) || !options.durable) {
+        transport.publish(subject, body, headers);
+        return PUBLISHED;
+      }
+      return this.publishDurable(subject, body, headers, options);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
+  }
+
+  private async publishDurable(
+    subject: string,
+    body: Uint8Array,
+    headers: HeaderInit | undefined,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck> {
     const timeout = this.timeoutOf(options.timeout, 'timeout');
     const msgId = options.msgId ?? randomUUID();
     if (typeof msgId !== 'string' || msgId.length === 0) {
@@ -155,9 +174,14 @@ export class Bus {
   }
 
   private open(subject: string): NatsTransport {
-    const problem = publishSubjectProblem(subject);
-    if (problem)
-      throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
+    if (!this.validSubjects.has(subject)) {
+      const problem = publishSubjectProblem(subject);
+      if (problem)
+        throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
+      // Most apps send to a handful of subjects: check each once (bounded, for apps that do not).
+      if (this.validSubjects.size >= MAX_REMEMBERED_SUBJECTS) this.validSubjects.clear();
+      this.validSubjects.add(subject);
+    }
     if (!this.transport || this.transport.isClosed) {
       throw new NotRunningError(`cannot send to '${subject}': the app is stopped`);
     }

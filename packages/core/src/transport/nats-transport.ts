@@ -70,7 +70,8 @@ export class NatsTransport {
   }
 
   publish(subject: string, data: Uint8Array, headers?: HeaderInit, reply?: string): void {
-    this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply });
+    if (headers === undefined && reply === undefined) this.connection.publish(subject, data);
+    else this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply });
   }
 
   request(
@@ -182,6 +183,9 @@ function toConnectionOptions(
     reconnectTimeWait: settings.reconnectTimeWaitMs ?? 2_000,
     timeout: settings.connectTimeoutMs ?? 5_000,
     pingInterval: settings.pingIntervalMs,
+    // The client would capture a stack for every request it makes (JetStream publishes, API
+    // calls); Brigade wraps each failure with its own context instead.
+    noAsyncTraces: true,
   };
   if (settings.credentialsFile) {
     options.authenticator = credsAuthenticator(readFileSync(settings.credentialsFile));

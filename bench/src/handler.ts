@@ -1,0 +1,92 @@
+/**
+ * The service side of a benchmark, in its own process:
+ *   node bench/dist/handler.js <brigade|raw> <nats-url> <expected-events>
+ * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
+ * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done.
+ * Prints "ready" once it is subscribed.
+ */
+import 'reflect-metadata';
+import { AckPolicy, connect, JSONCodec, type NatsConnection } from 'nats';
+import { Brigade, Bus, Endpoint, Service, Subscribe } from '@brigade/core';
+import { STREAM, SUBJECTS } from './workload';
+
+const [impl = 'brigade', url = 'nats://127.0.0.1:4222', expectedText = '0'] = process.argv.slice(2);
+const expected = Number(expectedText);
+let events = 0;
+let done: () => void = () => undefined;
+
+function counted(): void {
+  if (++events === expected) done();
+}
+
+@Service({ name: 'bench' })
+class BenchService {
+  constructor(private readonly bus: Bus) {
+    done = () => void this.bus.publish(SUBJECTS.done, events);
+  }
+
+  @Endpoint(SUBJECTS.request)
+  echo(body: unknown): unknown {
+    return body;
+  }
+
+  @Subscribe(SUBJECTS.event)
+  event(_body: unknown): void {
+    counted();
+  }
+
+  @Subscribe(SUBJECTS.durable, { durable: { stream: STREAM, ackWait: '30s' }, concurrency: 256 })
+  durable(_body: unknown): void {
+    counted();
+  }
+}
+
+async function raw(): Promise<void> {
+  const nc: NatsConnection = await connect({ servers: url });
+  const json = JSONCodec();
+  done = () => nc.publish(SUBJECTS.done, json.encode(events));
+  nc.subscribe(SUBJECTS.request, {
+    queue: 'q',
+    callback: (_e, m) => m.respond(json.encode(json.decode(m.data))),
+  });
+  nc.subscribe(SUBJECTS.event, {
+    queue: 'bench',
+    callback: (_e, m) => {
+      json.decode(m.data);
+      counted();
+    },
+  });
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: STREAM, subjects: ['benchdurable.>'] }).catch(() => undefined);
+  await jsm.consumers.add(STREAM, {
+    durable_name: 'raw',
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: SUBJECTS.durable,
+    max_ack_pending: 1000,
+  });
+  const consumer = await nc.jetstream().consumers.get(STREAM, 'raw');
+  await consumer.consume({
+    max_messages: 256,
+    callback: (m) => {
+      json.decode(m.data);
+      m.ack();
+      counted();
+    },
+  });
+  await nc.flush();
+}
+
+async function main(): Promise<void> {
+  if (impl === 'raw') await raw();
+  else
+    await Brigade.start({
+      services: [BenchService],
+      nats: { servers: url },
+      logger: { level: 'warn' },
+      streams: [{ name: STREAM, subjects: ['benchdurable.>'] }],
+    });
+  process.stdout.write('ready\n');
+}
+
+process.once('SIGINT', () => process.exit(0));
+void main();

@@ -1,0 +1,226 @@
+/**
+ * npm run bench            the full benchmark (several minutes)
+ * npm run bench:check      a short run; exits 1 when a Brigade/raw ratio falls under 0.8
+ *
+ * Brigade against the raw `nats` client doing the same work, measured in the same run: for each
+ * measurement a fresh nats-server, the handler in one process and the load generator in another.
+ * Several repetitions; medians; ratios Brigade/raw.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NatsServer } from '@brigade/testing';
+import type { Implementation, Measurement, Scenario } from './workload';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    only: { type: 'string' },
+    'memory-seconds': { type: 'string' },
+  },
+});
+const QUICK = args.quick ?? false;
+const REPS = Number(args.reps ?? 3);
+const MEMORY_SECONDS = Number(args['memory-seconds'] ?? (QUICK ? 0 : 60));
+const CHECK_FLOOR = 0.8;
+const DIST = __dirname;
+
+interface Case {
+  readonly name: string;
+  readonly scenario: Scenario;
+  readonly ops: number;
+  readonly inFlight: number;
+  readonly impls: readonly Implementation[];
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: 'request-reply, 1 in flight',
+    scenario: 'request',
+    ops: QUICK ? 5_000 : 10_000,
+    inFlight: 1,
+    impls: ['brigade', 'raw', 'raw-noasynctraces'],
+  },
+  {
+    name: 'request-reply, 64 in flight',
+    scenario: 'request',
+    ops: QUICK ? 30_000 : 150_000,
+    inFlight: 64,
+    impls: ['brigade', 'raw', 'raw-noasynctraces'],
+  },
+  {
+    name: 'events to a queue group',
+    scenario: 'event',
+    ops: QUICK ? 100_000 : 500_000,
+    inFlight: 1,
+    impls: ['brigade', 'raw'],
+  },
+  {
+    name: 'durable events, acked',
+    scenario: 'durable',
+    ops: QUICK ? 10_000 : 50_000,
+    inFlight: 1,
+    impls: ['brigade', 'raw'],
+  },
+].filter((c) => !args.only || c.name.includes(args.only)) as Case[];
+
+/** BENCH_PROFILE=<dir> writes a CPU profile of every handler and load generator there. */
+const PROFILE_DIR = process.env['BENCH_PROFILE'];
+
+function node(script: string, argv: readonly string[]): ChildProcess {
+  const profile = PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${script}.${argv[0] ?? ''}.${Date.now()}.cpuprofile`,
+      ]
+    : [];
+  return spawn(process.execPath, [...profile, join(DIST, script), ...argv], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const end = out.indexOf('\n');
+      if (end >= 0) resolve(out.slice(0, end));
+    });
+    child.once('exit', (code) =>
+      reject(
+        new Error(`${String(child.spawnargs[1])} exited with ${String(code)} before answering`),
+      ),
+    );
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function withHandler<T>(
+  impl: Implementation,
+  expected: number,
+  work: (url: string, handler: ChildProcess) => Promise<T>,
+): Promise<T> {
+  const server = await NatsServer.start({ jetstream: true });
+  const handler = node('handler.js', [
+    impl === 'brigade' ? 'brigade' : 'raw',
+    server.url,
+    String(expected),
+  ]);
+  try {
+    if ((await firstLine(handler)) !== 'ready') throw new Error('the handler did not start');
+    return await work(server.url, handler);
+  } finally {
+    const exited = new Promise((resolve) => handler.once('exit', resolve));
+    handler.kill(PROFILE_DIR ? 'SIGINT' : 'SIGKILL'); // SIGINT lets a profiled handler write its profile
+    await exited;
+    await server.stop();
+  }
+}
+
+async function measure(c: Case, impl: Implementation): Promise<Measurement> {
+  const expected = c.scenario === 'request' ? 0 : c.ops;
+  return withHandler(impl, expected, async (url) => {
+    const line = await firstLine(
+      node('loadgen.js', [impl, c.scenario, url, String(c.ops), String(c.inFlight)]),
+    );
+    return JSON.parse(line) as Measurement;
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** Idle RSS of a Brigade handler, then its RSS every 5 seconds under 64-in-flight requests. */
+async function memory(seconds: number): Promise<{ idleMb: number; samples: number[] }> {
+  return withHandler('brigade', 0, async (url, handler) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const idleMb = rssMb(handler.pid as number);
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(rssMb(handler.pid as number)), 5_000);
+    await firstLine(node('loadgen.js', ['brigade', 'request', url, `t${seconds}`, '64']));
+    clearInterval(sampler);
+    return { idleMb, samples };
+  });
+}
+
+const fmt = (n: number): string => (n >= 1_000 ? `${(n / 1_000).toFixed(1)}k` : n.toFixed(0));
+
+async function main(): Promise<void> {
+  console.log(
+    `Brigade benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
+  console.log(
+    `${QUICK ? 'quick run' : 'full run'}, ${REPS} repetitions, medians; every measurement has its own nats-server, handler process and load-generator process\n`,
+  );
+  const results = new Map<string, Measurement[]>();
+  for (let rep = 1; rep <= REPS; rep++) {
+    for (const c of CASES) {
+      for (const impl of c.impls) {
+        const m = await measure(c, impl);
+        const key = `${c.name}|${impl}`;
+        results.set(key, [...(results.get(key) ?? []), m]);
+        process.stderr.write(`  rep ${rep} ${c.name} ${impl}: ${fmt(m.perSecond)}/s\n`);
+      }
+    }
+  }
+  console.log('');
+  const failures: string[] = [];
+  for (const c of CASES) {
+    const med = (impl: Implementation) => {
+      const ms = results.get(`${c.name}|${impl}`) ?? [];
+      return {
+        rate: median(ms.map((m) => m.perSecond)),
+        p50: median(ms.map((m) => m.p50 ?? 0)),
+        p99: median(ms.map((m) => m.p99 ?? 0)),
+      };
+    };
+    const brigade = med('brigade');
+    console.log(`${c.name}`);
+    for (const impl of c.impls) {
+      const r = med(impl);
+      const latency =
+        c.scenario === 'request' ? `  p50 ${r.p50.toFixed(0)} µs  p99 ${r.p99.toFixed(0)} µs` : '';
+      const ratio =
+        impl === 'brigade' ? '' : `  Brigade/${impl} = ${(brigade.rate / r.rate).toFixed(2)}x`;
+      console.log(
+        `  ${impl.padEnd(18)} ${fmt(r.rate).padStart(7)} ${c.scenario === 'request' ? 'req/s' : 'msg/s'}${latency}${ratio}`,
+      );
+      if (impl !== 'brigade' && brigade.rate / r.rate < CHECK_FLOOR)
+        failures.push(`${c.name}: Brigade/${impl} = ${(brigade.rate / r.rate).toFixed(2)}x`);
+    }
+  }
+  if (MEMORY_SECONDS > 0) {
+    const m = await memory(MEMORY_SECONDS);
+    const half = m.samples.slice(Math.floor(m.samples.length / 2));
+    console.log(`\nmemory of a Brigade service: idle ${m.idleMb.toFixed(1)} MB RSS`);
+    console.log(
+      `under 64-in-flight requests for ${MEMORY_SECONDS}s, every 5s (MB): ${m.samples.map((x) => x.toFixed(1)).join(' ')}`,
+    );
+    console.log(
+      `second half: ${Math.min(...half).toFixed(1)} to ${Math.max(...half).toFixed(1)} MB`,
+    );
+  }
+  if (QUICK) {
+    if (failures.length > 0) {
+      console.log(`\nbench:check FAILED, under ${CHECK_FLOOR}x raw:\n  ${failures.join('\n  ')}`);
+      process.exit(1);
+    }
+    console.log(`\nbench:check passed: every ratio at least ${CHECK_FLOOR}x raw`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error((err as Error).stack ?? String(err));
+  process.exit(1);
+});

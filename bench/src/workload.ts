@@ -1,0 +1,40 @@
+/** What every benchmark sends and what every handler does with it, Brigade and raw alike. */
+
+export const SUBJECTS = {
+  request: 'bench.echo',
+  event: 'bench.event',
+  durable: 'benchdurable.event',
+  done: 'bench.done',
+} as const;
+
+export const STREAM = 'BENCH';
+
+/** About 100 bytes of JSON, like a small order. */
+export function payload(n: number): Record<string, unknown> {
+  return {
+    id: n,
+    customer: 'Minji',
+    items: [
+      { dish: 'bibimbap', quantity: 2 },
+      { dish: 'kimchi', quantity: 1 },
+    ],
+  };
+}
+
+export type Implementation = 'brigade' | 'raw' | 'raw-noasynctraces';
+export type Scenario = 'request' | 'event' | 'durable' | 'idle';
+
+/** One measurement, printed by the load generator as a JSON line. */
+export interface Measurement {
+  readonly ops: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Latencies in microseconds, for request-reply. */
+  readonly p50?: number;
+  readonly p99?: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
