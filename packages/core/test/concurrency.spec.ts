@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { JSONCodec } from 'nats';
 import { Endpoint, Service, Subscribe } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { startApp, waitFor } from '@brigade/testing';
+import { serverPerTest } from './support/server-per-test';
 import { captureLogs } from './support/log-capture';
 
 const json = JSONCodec();
@@ -17,15 +18,8 @@ class Latch {
 }
 
 describe('concurrency and backpressure @integration', () => {
-  const cleanup = new Cleanup();
-  let server: NatsServer;
-  let client: NatsConnection;
-
-  beforeEach(async () => {
-    server = cleanup.add(await NatsServer.start(), (s) => s.stop());
-    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
-  });
-  afterEach(() => cleanup.run());
+  const bed = serverPerTest();
+  const { cleanup } = bed;
 
   it('runs at most `concurrency` messages of a handler at once; the rest wait their turn', async () => {
     let running = 0;
@@ -40,10 +34,10 @@ describe('concurrency and backpressure @integration', () => {
         return n * 2;
       }
     }
-    cleanup.add(await startApp(server, { services: [Narrow] }), (a) => a.stop());
+    cleanup.add(await startApp(bed.server, { services: [Narrow] }), (a) => a.stop());
     const replies = await Promise.all(
       Array.from({ length: 40 }, (_, n) =>
-        client.request('narrow.work', json.encode(n), { timeout: 5_000 }),
+        bed.client.request('narrow.work', json.encode(n), { timeout: 5_000 }),
       ),
     );
     expect(replies.map((r) => json.decode(r.data))).to.deep.equal(
@@ -63,10 +57,10 @@ describe('concurrency and backpressure @integration', () => {
         await latch.opened;
       }
     }
-    const app = cleanup.add(await startApp(server, { services: [Wide] }), (a) => a.stop());
-    for (let i = 0; i < 100; i++) client.publish('wide.work', json.encode(i));
+    const app = cleanup.add(await startApp(bed.server, { services: [Wide] }), (a) => a.stop());
+    for (let i = 0; i < 100; i++) bed.client.publish('wide.work', json.encode(i));
     await waitFor(() => running === 64);
-    await client.flush();
+    await bed.client.flush();
     await waitFor(() => app.stats()[0]?.stats.numRequests === 0 && running === 64);
     latch.open();
     await waitFor(() => running === 100, { message: 'the waiting 36 ran once slots freed' });
@@ -92,13 +86,13 @@ describe('concurrency and backpressure @integration', () => {
       }
     }
     const app = cleanup.add(
-      await startApp(server, { services: [Tight], logger: { instance: logs.logger } }),
+      await startApp(bed.server, { services: [Tight], logger: { instance: logs.logger } }),
       (a) => a.stop(),
     );
     const requests = Array.from({ length: 10 }, (_, n) =>
-      client.request('tight.ask', json.encode(n), { timeout: 5_000 }),
+      bed.client.request('tight.ask', json.encode(n), { timeout: 5_000 }),
     );
-    for (let i = 0; i < 10; i++) client.publish('tight.event', json.encode(i));
+    for (let i = 0; i < 10; i++) bed.client.publish('tight.event', json.encode(i));
     await waitFor(() => app.stats().every((s) => s.stats.numErrors === 7), {
       message: '7 turned away per handler',
     });

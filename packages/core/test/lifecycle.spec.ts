@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { connect, JSONCodec } from 'nats';
 import {
   Brigade,
   Bus,
@@ -11,21 +11,15 @@ import {
   Subscribe,
   type MessageContext,
 } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { NatsServer, startApp, waitFor } from '@brigade/testing';
+import { serverPerTest } from './support/server-per-test';
 import { captureLogs } from './support/log-capture';
 
 const json = JSONCodec();
 
 describe('lifecycle @integration', () => {
-  const cleanup = new Cleanup();
-  let server: NatsServer;
-  let client: NatsConnection;
-
-  beforeEach(async () => {
-    server = cleanup.add(await NatsServer.start(), (s) => s.stop());
-    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
-  });
-  afterEach(() => cleanup.run());
+  const bed = serverPerTest();
+  const { cleanup } = bed;
 
   it('resolves start() once every subscription is live on the server', async () => {
     const seen: string[] = [];
@@ -41,10 +35,10 @@ describe('lifecycle @integration', () => {
         seen.push('b');
       }
     }
-    cleanup.add(await startApp(server, { services: [Live] }), (a) => a.stop());
-    // Core NATS drops what nobody subscribes to: these arrive only if the SUBs reached the server.
-    client.publish('live.a');
-    client.publish('live.b');
+    cleanup.add(await startApp(bed.server, { services: [Live] }), (a) => a.stop());
+    // Core NATS drops what nobody subscribes to: these arrive only if the SUBs reached the bed.server.
+    bed.client.publish('live.a');
+    bed.client.publish('live.b');
     await waitFor(() => seen.length === 2);
     expect(seen.sort()).to.deep.equal(['a', 'b']);
   });
@@ -69,15 +63,15 @@ describe('lifecycle @integration', () => {
         await this.bus.publish('slow.done', n);
       }
     }
-    const app = await startApp(server, { services: [Slow] });
+    const app = await startApp(bed.server, { services: [Slow] });
     const done: number[] = [];
-    client.subscribe('slow.done', {
+    bed.client.subscribe('slow.done', {
       callback: (_e, m) => done.push(json.decode(m.data) as number),
     });
     const requests = Array.from({ length: 100 }, (_, n) =>
-      client.request('slow.ask', json.encode(n), { timeout: 10_000 }),
+      bed.client.request('slow.ask', json.encode(n), { timeout: 10_000 }),
     );
-    for (let n = 0; n < 100; n++) client.publish('slow.event', json.encode(n));
+    for (let n = 0; n < 100; n++) bed.client.publish('slow.event', json.encode(n));
     await waitFor(() => inFlight === 200);
     await app.stop();
     const replies = await Promise.all(requests);
@@ -99,11 +93,11 @@ describe('lifecycle @integration', () => {
         seen.push(n);
       }
     }
-    const app = await startApp(server, { services: [Closed] });
+    const app = await startApp(bed.server, { services: [Closed] });
     await app.stop();
     await app.stop(); // idempotent
-    client.publish('closed.event', json.encode(1));
-    const failure = await client
+    bed.client.publish('closed.event', json.encode(1));
+    const failure = await bed.client
       .request('closed.event', json.encode(2))
       .catch((e: { code: string }) => e.code);
     expect(failure, 'nobody subscribes any more').to.equal('503');
@@ -125,11 +119,11 @@ describe('lifecycle @integration', () => {
         return 'aborted';
       }
     }
-    const app = await startApp(server, { services: [Stuck], shutdownGraceMs: 100 });
-    const first = client.request('stuck.ask', json.encode(1), { timeout: 5_000 });
-    const second = client.request('stuck.ask', json.encode(2), { timeout: 5_000 });
+    const app = await startApp(bed.server, { services: [Stuck], shutdownGraceMs: 100 });
+    const first = bed.client.request('stuck.ask', json.encode(1), { timeout: 5_000 });
+    const second = bed.client.request('stuck.ask', json.encode(2), { timeout: 5_000 });
     await waitFor(() => signal !== undefined && app.stats()[0]?.stats.numRequests === 0);
-    await client.flush();
+    await bed.client.flush();
     const started = Date.now();
     await app.stop();
     expect(Date.now() - started).to.be.below(2_000);
@@ -148,21 +142,21 @@ describe('lifecycle @integration', () => {
       }
     }
     cleanup.add(
-      await startApp(server, {
+      await startApp(bed.server, {
         services: [Sturdy],
         logger: { instance: logs.logger },
         nats: { reconnectTimeWaitMs: 50 },
       }),
       (a) => a.stop(),
     );
-    await server.restart();
+    await bed.server.restart();
     await waitFor(
       () => logs.lines.some((l) => l['msg'] === 'reconnected to NATS; subscriptions restored'),
       {
         timeout: 10_000,
       },
     );
-    const fresh = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    const fresh = cleanup.add(await connect({ servers: bed.server.url }), (nc) => nc.close());
     expect((await fresh.request('sturdy.ping')).string()).to.equal('"pong"');
     expect(logs.lines.some((l) => String(l['msg']).startsWith('disconnected from NATS'))).to.equal(
       true,
@@ -201,8 +195,8 @@ describe('lifecycle @integration', () => {
     });
 
     it('fails start with a clear error when nothing listens', async () => {
-      const port = server.port;
-      await server.stop();
+      const port = bed.server.port;
+      await bed.server.stop();
       const failure = await Brigade.start({
         services: [Guarded],
         nats: { servers: `127.0.0.1:${port}` },

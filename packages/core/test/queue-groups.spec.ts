@@ -1,21 +1,15 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { connect, JSONCodec } from 'nats';
 import { Endpoint, Service, Subscribe, type BrigadeApp, type MessageContext } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { startApp, waitFor } from '@brigade/testing';
+import { serverPerTest } from './support/server-per-test';
 
 const json = JSONCodec();
 
 describe('queue groups @integration', () => {
-  const cleanup = new Cleanup();
-  let server: NatsServer;
-  let client: NatsConnection;
-
-  beforeEach(async () => {
-    server = cleanup.add(await NatsServer.start(), (s) => s.stop());
-    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
-  });
-  afterEach(() => cleanup.run());
+  const bed = serverPerTest();
+  const { cleanup } = bed;
 
   async function startInstances(
     service: new (...args: never[]) => object,
@@ -23,7 +17,7 @@ describe('queue groups @integration', () => {
   ): Promise<BrigadeApp[]> {
     const apps: BrigadeApp[] = [];
     for (let i = 0; i < count; i++)
-      apps.push(cleanup.add(await startApp(server, { services: [service] }), (a) => a.stop()));
+      apps.push(cleanup.add(await startApp(bed.server, { services: [service] }), (a) => a.stop()));
     return apps;
   }
 
@@ -39,8 +33,8 @@ describe('queue groups @integration', () => {
       }
     }
     await startInstances(Kitchen, 3);
-    for (let n = 0; n < 1000; n++) client.publish('orders.placed.qg1', json.encode({ n }));
-    await client.flush();
+    for (let n = 0; n < 1000; n++) bed.client.publish('orders.placed.qg1', json.encode({ n }));
+    await bed.client.flush();
     await waitFor(() => [...received.values()].reduce((a, b) => a + b, 0) >= 1000, {
       message: '1,000 events handled',
     });
@@ -71,7 +65,7 @@ describe('queue groups @integration', () => {
     }
     await startInstances(Kitchen, 2);
     await startInstances(Audit, 2);
-    for (let n = 0; n < 100; n++) client.publish('orders.placed.qg2', json.encode({ n }));
+    for (let n = 0; n < 100; n++) bed.client.publish('orders.placed.qg2', json.encode({ n }));
     await waitFor(() => kitchen.length >= 100 && audit.length >= 100);
     expect(kitchen.sort((a, b) => a - b)).to.deep.equal(range(100));
     expect(audit.sort((a, b) => a - b)).to.deep.equal(range(100));
@@ -87,7 +81,7 @@ describe('queue groups @integration', () => {
       }
     }
     await startInstances(Screens, 3);
-    for (let n = 0; n < 50; n++) client.publish('orders.cooked.qg3', json.encode({ n }));
+    for (let n = 0; n < 50; n++) bed.client.publish('orders.cooked.qg3', json.encode({ n }));
     await waitFor(
       () => byInstance.size === 3 && [...byInstance.values()].every((l) => l.length >= 50),
     );
@@ -155,7 +149,7 @@ describe('queue groups @integration', () => {
       'stock.flour.low',
       'stock',
     ]) {
-      client.publish(subject, json.encode({}));
+      bed.client.publish(subject, json.encode({}));
     }
     await waitFor(() => seen.length >= 3);
     expect(seen.sort()).to.deep.equal([
@@ -167,12 +161,12 @@ describe('queue groups @integration', () => {
 
   /** Answers requests as a plain member of `queue` beside the Brigade endpoint; counts who answered. */
   async function shareWithPlainMember(subject: string, queue: string, requests: number) {
-    const plain = client.subscribe(subject, {
+    const plain = bed.client.subscribe(subject, {
       queue,
       callback: (_e, m) => m.respond(json.encode('plain')),
     });
-    await client.flush();
-    const requester = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    await bed.client.flush();
+    const requester = cleanup.add(await connect({ servers: bed.server.url }), (nc) => nc.close());
     const counts = { brigade: 0, plain: 0 };
     for (let i = 0; i < requests; i++) {
       const reply = json.decode((await requester.request(subject, json.encode({}))).data) as

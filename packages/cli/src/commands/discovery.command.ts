@@ -56,93 +56,107 @@ function kindOf(endpoint: Endpoint): string {
   return metadata['brigade.kind'] === 'event' ? 'event' : 'endpoint';
 }
 
-function nothingFound(name: string | undefined): never {
-  throw new NotFound(name ? `no service named '${name}' answered` : 'no service answered');
-}
-
 /** Nothing answered: exit status 1, with the reason. */
 export class NotFound extends Error {}
 
-export function discoveryCommands(): Command[] {
-  const ls = withConnectionOptions(new Command('ls'))
-    .description('list running services (any NATS Service API service)')
+/**
+ * A discovery command: asks `verb` of every service (or those named), prints the answers as JSON
+ * with --json, else through `render`; exits 1 when nothing answered.
+ */
+function discoveryCommand(
+  name: string,
+  description: string,
+  verb: Verb,
+  render: (services: ServiceResponse[]) => string,
+): Command {
+  return withConnectionOptions(new Command(name))
+    .description(description)
     .argument('[name]', 'only services of this name')
     .option('--json', 'print JSON')
-    .action(async (name: string | undefined, flags: ConnectionFlags) => {
+    .action(async (service: string | undefined, flags: ConnectionFlags) => {
       const services = await withClient(flags, (c) =>
-        discover(c.bus, 'INFO', name, timeoutOf(flags)),
+        discover(c.bus, verb, service, timeoutOf(flags)),
       );
       if (flags.json) return print(JSON.stringify(services, null, 2));
-      if (services.length === 0) nothingFound(name);
-      print(
+      if (services.length === 0)
+        throw new NotFound(
+          service ? `no service named '${service}' answered` : 'no service answered',
+        );
+      print(render(services));
+    });
+}
+
+function listServices(services: ServiceResponse[]): string {
+  return table(
+    ['NAME', 'VERSION', 'ID', 'ENDPOINTS', 'DESCRIPTION'],
+    services.map((s) => [
+      s.name,
+      s.version,
+      s.id,
+      String(s.endpoints?.length ?? 0),
+      s.description ?? '',
+    ]),
+  );
+}
+
+function describeServices(services: ServiceResponse[]): string {
+  return services
+    .map((s) => {
+      const metadata = Object.entries(s.metadata ?? {});
+      return [
+        `${s.name} ${s.version}  id ${s.id}${s.description ? `  ${s.description}` : ''}`,
+        ...(metadata.length > 0
+          ? [`  metadata: ${metadata.map(([k, v]) => `${k}=${v}`).join(', ')}`]
+          : []),
         table(
-          ['NAME', 'VERSION', 'ID', 'ENDPOINTS', 'DESCRIPTION'],
-          services.map((s) => [
-            s.name,
-            s.version,
-            s.id,
-            String(s.endpoints?.length ?? 0),
-            s.description ?? '',
+          ['  ENDPOINT', 'SUBJECT', 'QUEUE GROUP', 'KIND'],
+          (s.endpoints ?? []).map((e) => [
+            `  ${e.name}`,
+            e.subject,
+            e.queue_group || '(none)',
+            kindOf(e),
           ]),
         ),
-      );
-    });
+        '',
+      ].join('\n');
+    })
+    .join('\n');
+}
 
-  const info = withConnectionOptions(new Command('info'))
-    .description("show services' endpoints, subjects and queue groups")
-    .argument('[name]', 'only services of this name')
-    .option('--json', 'print JSON')
-    .action(async (name: string | undefined, flags: ConnectionFlags) => {
-      const services = await withClient(flags, (c) =>
-        discover(c.bus, 'INFO', name, timeoutOf(flags)),
-      );
-      if (flags.json) return print(JSON.stringify(services, null, 2));
-      if (services.length === 0) nothingFound(name);
-      for (const s of services) {
-        print(`${s.name} ${s.version}  id ${s.id}${s.description ? `  ${s.description}` : ''}`);
-        const metadata = Object.entries(s.metadata ?? {});
-        if (metadata.length > 0)
-          print(`  metadata: ${metadata.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-        print(
-          table(
-            ['  ENDPOINT', 'SUBJECT', 'QUEUE GROUP', 'KIND'],
-            (s.endpoints ?? []).map((e) => [
-              `  ${e.name}`,
-              e.subject,
-              e.queue_group || '(none)',
-              kindOf(e),
-            ]),
-          ),
-        );
-        print('');
-      }
-    });
+function serviceCounters(services: ServiceResponse[]): string {
+  const rows = services.flatMap((s) =>
+    (s.endpoints ?? []).map((e) => [
+      s.name,
+      s.id,
+      e.name,
+      String(e.num_requests ?? 0),
+      String(e.num_errors ?? 0),
+      duration(e.average_processing_time ?? 0),
+      e.last_error ?? '',
+    ]),
+  );
+  return table(['SERVICE', 'ID', 'ENDPOINT', 'REQUESTS', 'ERRORS', 'AVERAGE', 'LAST ERROR'], rows);
+}
 
-  const stats = withConnectionOptions(new Command('stats'))
-    .description("show services' request, error and timing counters")
-    .argument('[name]', 'only services of this name')
-    .option('--json', 'print JSON')
-    .action(async (name: string | undefined, flags: ConnectionFlags) => {
-      const services = await withClient(flags, (c) =>
-        discover(c.bus, 'STATS', name, timeoutOf(flags)),
-      );
-      if (flags.json) return print(JSON.stringify(services, null, 2));
-      if (services.length === 0) nothingFound(name);
-      const rows = services.flatMap((s) =>
-        (s.endpoints ?? []).map((e) => [
-          s.name,
-          s.id,
-          e.name,
-          String(e.num_requests ?? 0),
-          String(e.num_errors ?? 0),
-          duration(e.average_processing_time ?? 0),
-          e.last_error ?? '',
-        ]),
-      );
-      print(
-        table(['SERVICE', 'ID', 'ENDPOINT', 'REQUESTS', 'ERRORS', 'AVERAGE', 'LAST ERROR'], rows),
-      );
-    });
-
-  return [ls, info, stats];
+export function discoveryCommands(): Command[] {
+  return [
+    discoveryCommand(
+      'ls',
+      'list running services (any NATS Service API service)',
+      'INFO',
+      listServices,
+    ),
+    discoveryCommand(
+      'info',
+      "show services' endpoints, subjects and queue groups",
+      'INFO',
+      describeServices,
+    ),
+    discoveryCommand(
+      'stats',
+      "show services' request, error and timing counters",
+      'STATS',
+      serviceCounters,
+    ),
+  ];
 }

@@ -56,7 +56,8 @@ export const currentContext = new AsyncLocalStorage<HandlerContext>();
 
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {
-  private readonly receivedAt = performance.now();
+  /** When it arrived (`performance.now()` ms); only requests have a deadline to count from. */
+  private readonly receivedAt: number;
   /** When the handler started, for the processing time (`performance.now()` ms). */
   startedAt = 0;
   deliveryCount: number | undefined;
@@ -72,7 +73,9 @@ export class HandlerContext implements MessageContext {
     readonly message: WireMessage,
     private readonly handler: HandlerDefinition,
     private readonly env: ContextEnvironment,
-  ) {}
+  ) {
+    this.receivedAt = handler.kind === 'endpoint' ? performance.now() : 0;
+  }
 
   get subject(): string {
     return this.message.subject;
