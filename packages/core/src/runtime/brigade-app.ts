@@ -1,20 +1,19 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer } from 'tsyringe';
 import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
 import { positiveIntegerProblem } from '../discovery/naming-rules';
 import { exploreServices } from '../discovery/service-explorer';
-import { DefinitionError, InvalidOptionError, NotRunningError } from '../errors';
+import { InvalidOptionError, NotRunningError } from '../errors';
 import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { NatsTransport } from '../transport/nats-transport';
 import type { BrigadeOptions } from './brigade-options';
 import { defineStreams } from '../discovery/stream-declaration';
 import { defineDeadLetters } from '../jetstream/dead-letter-settings';
 import { DeadLetters } from '../jetstream/dead-letters';
-import { DurableBinding } from '../jetstream/durable-binding';
 import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
 import { Bus } from './bus';
-import { CoreBinding, type Binding } from './handler-binding';
-import { HandlerInvoker } from './handler-invoker';
+import { createBindings } from './binding-factory';
+import type { Binding } from './handler-binding';
 import { ServiceApi } from './service-api';
 import type { HandlerStats } from './handler-stats';
 import { createLogger, type Logger } from './logger';
@@ -91,23 +90,10 @@ export class BrigadeApp {
       const keyValues = new KeyValueStores(jetstream);
       scope.register(KeyValueStores, { useValue: keyValues });
       const shutdown = new AbortController();
-      const bindings: Binding[] = [];
-      const backstops: Binding[] = [];
-      for (const service of services) {
-        const instance = resolveService(scope, service);
-        const env = { serviceName: service.name, logger, shutdownSignal: shutdown.signal };
-        for (const h of service.handlers) {
-          const invoker = new HandlerInvoker(h, instance, env);
-          const backstop = durable?.backstops.get(h);
-          if (!durable || !backstop) {
-            bindings.push(new CoreBinding(invoker, transport));
-            continue;
-          }
-          bindings.push(new DurableBinding(invoker, durable.context, durable.writer));
-          const rescuer = new HandlerInvoker(backstop, durable.backstop, env);
-          backstops.push(new DurableBinding(rescuer, durable.context, durable.writer));
-        }
-      }
+      const { bindings, backstops } = createBindings(services, scope, transport, durable, {
+        logger,
+        shutdownSignal: shutdown.signal,
+      });
       for (const binding of [...bindings, ...backstops]) await binding.bind();
       const serviceApi = new ServiceApi(
         transport,
@@ -222,19 +208,6 @@ export class BrigadeApp {
 
   private idle(): Promise<unknown> {
     return Promise.all(this.allBindings.map((b) => b.idle()));
-  }
-}
-
-function resolveService(scope: DependencyContainer, service: ServiceDefinition): object {
-  try {
-    return scope.resolve(service.target as unknown as new () => object);
-  } catch (cause) {
-    throw new DefinitionError(
-      `cannot construct ${service.target.name} (service '${service.name}'): ${(cause as Error).message}`,
-      {
-        cause,
-      },
-    );
   }
 }
 
