@@ -6,6 +6,12 @@ import type { ServiceProcess } from './topology';
 
 export const REPO_ROOT = join(__dirname, '..');
 
+const started = new Set<ChildProcess>();
+// Services run in their own process groups: never leave one behind if the runner itself dies.
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 /** One running service process. */
 export class RunningProcess {
   readonly exited: Promise<number | null>;
@@ -53,7 +59,12 @@ export function startProcess(
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C in the terminal reaches the runner only, which then stops
+    // each service once, gracefully (a second signal would make a service skip its drain).
+    detached: true,
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return new RunningProcess(label, child);
