@@ -93,6 +93,29 @@ describe('brigade CLI @integration', () => {
         .and.include('connection refused');
     });
 
+    it('passes credentials: a token server accepts --token and refuses without it', async () => {
+      const secured = cleanup.add(await NatsServer.start({ token: 'let-me-in' }), (s) => s.stop());
+      const ok = await brigade([
+        'ls',
+        '--server',
+        secured.url,
+        '--token',
+        'let-me-in',
+        '--json',
+        '--timeout',
+        '300',
+      ]);
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(JSON.parse(ok.stdout)).to.deep.equal([]);
+      const refused = await brigade(['ls', '--server', secured.url]);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.include('authorization violation');
+      const fromEnv = await brigade(['ls', '--server', secured.url, '--json', '--timeout', '300'], {
+        env: { NATS_TOKEN: 'let-me-in' },
+      });
+      expect(fromEnv.code, fromEnv.stderr).to.equal(0);
+    });
+
     it('reads the server from NATS_URL', async () => {
       const result = await brigade(['ls', 'kitchen'], { env: { NATS_URL: server.url } });
       expect(result.code, result.stderr).to.equal(0);
