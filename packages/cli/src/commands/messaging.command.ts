@@ -43,32 +43,35 @@ function parseHeaders(pairs: readonly string[]): HeaderInit | undefined {
   return headers;
 }
 
-export function messagingCommands(): Command[] {
-  const request = withConnectionOptions(new Command('request'))
-    .alias('req')
-    .description('send a request and print the reply; an error reply prints its code and exits 1')
+/** What `request` and `publish` share: a subject, an optional JSON body, headers. */
+function messageCommand(name: string, alias: string, description: string): Command {
+  return withConnectionOptions(new Command(name))
+    .alias(alias)
+    .description(description)
     .argument('<subject>', 'the subject to send to')
-    .argument('[json]', 'the request body, as JSON')
-    .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, [])
-    .action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
-      const payload = parseBody(body);
-      const headers = parseHeaders(flags.header);
-      const reply = await withClient(flags, (c) =>
-        c.bus.request<Uint8Array>(subject, payload, {
-          headers,
-          timeout: timeoutOf(flags),
-          raw: true,
-        }),
-      );
-      print(formatBody(reply));
-    });
+    .argument('[json]', 'the body, as JSON')
+    .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, []);
+}
 
-  const publish = withConnectionOptions(new Command('publish'))
-    .alias('pub')
-    .description('publish an event')
-    .argument('<subject>', 'the subject to publish to')
-    .argument('[json]', 'the event body, as JSON')
-    .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, [])
+export function messagingCommands(): Command[] {
+  const request = messageCommand(
+    'request',
+    'req',
+    'send a request and print the reply; an error reply prints its code and exits 1',
+  ).action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
+    const payload = parseBody(body);
+    const headers = parseHeaders(flags.header);
+    const reply = await withClient(flags, (c) =>
+      c.bus.request<Uint8Array>(subject, payload, {
+        headers,
+        timeout: timeoutOf(flags),
+        raw: true,
+      }),
+    );
+    print(formatBody(reply));
+  });
+
+  const publish = messageCommand('publish', 'pub', 'publish an event')
     .option('--durable', 'publish through JetStream and wait until a stream stored it')
     .option('--msg-id <id>', 'Nats-Msg-Id for de-duplication (with --durable)')
     .action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
