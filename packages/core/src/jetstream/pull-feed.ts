@@ -7,6 +7,7 @@ const PULL_EXPIRES_MS = 5_000;
 /** A pull the server never closed this long after it expired (a restart lost it) is forgotten, in ms. */
 const LOST_PULL_GRACE_MS = 2_000;
 const SWEEP_INTERVAL_MS = 1_000;
+const encoder = new TextEncoder();
 
 interface Pull {
   remaining: number;
@@ -68,7 +69,7 @@ export class PullFeed {
     this.pulls.push({ remaining: free, expiresAt: Date.now() + PULL_EXPIRES_MS });
     const request = JSON.stringify({ batch: free, expires: PULL_EXPIRES_MS * 1_000_000 });
     try {
-      this.nc.publish(this.nextSubject, new TextEncoder().encode(request), { reply: this.inbox });
+      this.nc.publish(this.nextSubject, encoder.encode(request), { reply: this.inbox });
     } catch (err) {
       this.pulls.pop();
       this.logger.warn({ err }, 'could not send a pull request; retrying');
