@@ -141,7 +141,7 @@ export class BrigadeApp {
     return this.bindings.map(({ invoker }) => ({
       service: invoker.env.serviceName,
       handler: invoker.definition,
-      stats: { ...invoker.stats },
+      stats: invoker.stats.snapshot(),
     }));
   }
 

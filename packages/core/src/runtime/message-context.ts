@@ -58,7 +58,7 @@ export const currentContext = new AsyncLocalStorage<HandlerContext>();
 export class HandlerContext implements MessageContext {
   /** When it arrived (`performance.now()` ms); only requests have a deadline to count from. */
   private readonly receivedAt: number;
-  /** When the handler started, for the processing time (`performance.now()` ms). */
+  /** When the handler started (`performance.now()` ms), or -1 when it goes untimed. */
   startedAt = 0;
   deliveryCount: number | undefined;
   sequence: number | undefined;

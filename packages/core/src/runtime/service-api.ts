@@ -3,7 +3,7 @@ import type { HandlerDefinition, ServiceDefinition } from '../discovery/handler-
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
-import type { HandlerStats } from './handler-stats';
+import type { HandlerCounters } from './handler-stats';
 
 /** The NATS Service API (ADR-32) verbs and response types. */
 const VERBS = ['PING', 'INFO', 'STATS'] as const;
@@ -19,7 +19,7 @@ export interface ServiceInstance {
   readonly definition: ServiceDefinition;
   readonly handlers: readonly {
     readonly definition: HandlerDefinition;
-    readonly stats: HandlerStats;
+    readonly stats: HandlerCounters;
   }[];
 }
 
@@ -98,17 +98,22 @@ export class ServiceApi {
         return {
           ...base,
           started: this.started,
-          endpoints: instance.handlers.map(({ definition: h, stats }) => ({
-            name: h.name,
-            subject: h.subject,
-            queue_group: h.queue ?? '',
-            num_requests: stats.numRequests,
-            num_errors: stats.numErrors,
-            last_error: stats.lastError,
-            processing_time: stats.processingTimeNs,
-            average_processing_time:
-              stats.numRequests === 0 ? 0 : Math.trunc(stats.processingTimeNs / stats.numRequests),
-          })),
+          endpoints: instance.handlers.map(({ definition: h, stats: counters }) => {
+            const stats = counters.snapshot();
+            return {
+              name: h.name,
+              subject: h.subject,
+              queue_group: h.queue ?? '',
+              num_requests: stats.numRequests,
+              num_errors: stats.numErrors,
+              last_error: stats.lastError,
+              processing_time: stats.processingTimeNs,
+              average_processing_time:
+                stats.numRequests === 0
+                  ? 0
+                  : Math.trunc(stats.processingTimeNs / stats.numRequests),
+            };
+          }),
         };
     }
   }
