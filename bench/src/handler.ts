@@ -2,27 +2,32 @@
  * The service side of a benchmark, in its own process:
  *   node bench/dist/handler.js <brigade|raw> <nats-url> <expected-events>
  * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
- * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done.
+ * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done
+ * with its CPU time per event, from the first to the last.
  * Prints "ready" once it is subscribed.
  */
 import 'reflect-metadata';
 import { AckPolicy, connect, JSONCodec, type NatsConnection } from 'nats';
 import { Brigade, Bus, Endpoint, Service, Subscribe } from '@brigade/core';
-import { STREAM, SUBJECTS } from './workload';
+import { STREAM, SUBJECTS, type HandlerReport } from './workload';
 
 const [impl = 'brigade', url = 'nats://127.0.0.1:4222', expectedText = '0'] = process.argv.slice(2);
 const expected = Number(expectedText);
 let events = 0;
-let done: () => void = () => undefined;
+let done: (report: HandlerReport) => void = () => undefined;
+let cpuAtFirst: NodeJS.CpuUsage | undefined;
 
 function counted(): void {
-  if (++events === expected) done();
+  if (++events === 1) cpuAtFirst = process.cpuUsage();
+  if (events !== expected) return;
+  const cpu = process.cpuUsage(cpuAtFirst);
+  done({ events, cpuNsPerEvent: ((cpu.user + cpu.system) * 1_000) / Math.max(1, events - 1) });
 }
 
 @Service({ name: 'bench' })
 class BenchService {
   constructor(private readonly bus: Bus) {
-    done = () => void this.bus.publish(SUBJECTS.done, events);
+    done = (report) => void this.bus.publish(SUBJECTS.done, report);
   }
 
   @Endpoint(SUBJECTS.request)
@@ -44,7 +49,7 @@ class BenchService {
 async function raw(): Promise<void> {
   const nc: NatsConnection = await connect({ servers: url });
   const json = JSONCodec();
-  done = () => nc.publish(SUBJECTS.done, json.encode(events));
+  done = (report) => nc.publish(SUBJECTS.done, json.encode(report));
   nc.subscribe(SUBJECTS.request, {
     queue: 'q',
     callback: (_e, m) => m.respond(json.encode(json.decode(m.data))),

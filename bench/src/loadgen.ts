@@ -10,6 +10,7 @@ import {
   payload,
   percentile,
   SUBJECTS,
+  type HandlerReport,
   type Implementation,
   type Measurement,
   type Scenario,
@@ -68,13 +69,19 @@ async function requester(): Promise<Requester> {
 }
 
 /** Waits for the handler's bench.done on a connection of its own. */
-async function whenHandled(): Promise<() => Promise<void>> {
+async function whenHandled(): Promise<() => Promise<HandlerReport>> {
   const watcher = await connect({ servers: url });
   const sub = watcher.subscribe(SUBJECTS.done, { max: 1 });
   await watcher.flush();
   return async () => {
-    for await (const _ of sub) break;
+    let report: HandlerReport | undefined;
+    for await (const m of sub) {
+      report = json.decode(m.data) as HandlerReport;
+      break;
+    }
     await watcher.close();
+    if (!report) throw new Error('the handler never reported');
+    return report;
   };
 }
 
@@ -122,9 +129,9 @@ async function events(r: Requester, durable: boolean): Promise<Measurement> {
       if (n % 1_000 === 999) await new Promise(setImmediate); // let the socket drain
     }
   }
-  await handled();
+  const report = await handled();
   const seconds = (performance.now() - started) / 1_000;
-  return { ops, seconds, perSecond: ops / seconds };
+  return { ops, seconds, perSecond: ops / seconds, handlerCpuNs: report.cpuNsPerEvent };
 }
 
 async function main(): Promise<void> {

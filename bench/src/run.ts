@@ -141,6 +141,18 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/**
+ * The median of the per-repetition ratios, with their range. Both sides of a repetition run back
+ * to back, so pairing them cancels the machine's slower drifts that a ratio of two medians keeps.
+ */
+function pairedRatio(
+  brigade: readonly Measurement[],
+  other: readonly Measurement[],
+): { ratio: number; low: number; high: number } {
+  const ratios = brigade.map((b, i) => b.perSecond / (other[i] as Measurement).perSecond);
+  return { ratio: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
+}
+
 /** Idle RSS of a Brigade handler, then its RSS every 5 seconds under 64-in-flight requests. */
 async function memory(seconds: number): Promise<{ idleMb: number; samples: number[] }> {
   return withHandler('brigade', 0, async (url, handler) => {
@@ -166,7 +178,9 @@ async function main(): Promise<void> {
   const results = new Map<string, Measurement[]>();
   for (let rep = 1; rep <= REPS; rep++) {
     for (const c of CASES) {
-      for (const impl of c.impls) {
+      // Alternate which side goes first, so neither always runs on a warmer or cooler machine.
+      const order = rep % 2 === 1 ? c.impls : [...c.impls].reverse();
+      for (const impl of order) {
         const m = await measure(c, impl);
         const key = `${c.name}|${impl}`;
         results.set(key, [...(results.get(key) ?? []), m]);
@@ -177,27 +191,24 @@ async function main(): Promise<void> {
   console.log('');
   const failures: string[] = [];
   for (const c of CASES) {
-    const med = (impl: Implementation) => {
-      const ms = results.get(`${c.name}|${impl}`) ?? [];
-      return {
-        rate: median(ms.map((m) => m.perSecond)),
-        p50: median(ms.map((m) => m.p50 ?? 0)),
-        p99: median(ms.map((m) => m.p99 ?? 0)),
-      };
-    };
-    const brigade = med('brigade');
+    const runs = (impl: Implementation) => results.get(`${c.name}|${impl}`) ?? [];
     console.log(`${c.name}`);
     for (const impl of c.impls) {
-      const r = med(impl);
-      const latency =
-        c.scenario === 'request' ? `  p50 ${r.p50.toFixed(0)} µs  p99 ${r.p99.toFixed(0)} µs` : '';
-      const ratio =
-        impl === 'brigade' ? '' : `  Brigade/${impl} = ${(brigade.rate / r.rate).toFixed(2)}x`;
+      const ms = runs(impl);
+      const rate = median(ms.map((m) => m.perSecond));
+      const detail =
+        c.scenario === 'request'
+          ? `  p50 ${median(ms.map((m) => m.p50 ?? 0)).toFixed(0)} µs  p99 ${median(ms.map((m) => m.p99 ?? 0)).toFixed(0)} µs`
+          : `  handler CPU ${(median(ms.map((m) => m.handlerCpuNs ?? 0)) / 1_000).toFixed(2)} µs/msg`;
+      let ratioText = '';
+      if (impl !== 'brigade') {
+        const { ratio, low, high } = pairedRatio(runs('brigade'), ms);
+        ratioText = `  Brigade/${impl} = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)})`;
+        if (ratio < CHECK_FLOOR) failures.push(`${c.name}: Brigade/${impl} = ${ratio.toFixed(2)}x`);
+      }
       console.log(
-        `  ${impl.padEnd(18)} ${fmt(r.rate).padStart(7)} ${c.scenario === 'request' ? 'req/s' : 'msg/s'}${latency}${ratio}`,
+        `  ${impl.padEnd(18)} ${fmt(rate).padStart(7)} ${c.scenario === 'request' ? 'req/s' : 'msg/s'}${detail}${ratioText}`,
       );
-      if (impl !== 'brigade' && brigade.rate / r.rate < CHECK_FLOOR)
-        failures.push(`${c.name}: Brigade/${impl} = ${(brigade.rate / r.rate).toFixed(2)}x`);
     }
   }
   if (MEMORY_SECONDS > 0) {

@@ -24,6 +24,12 @@ export function payload(n: number): Record<string, unknown> {
 export type Implementation = 'brigade' | 'raw' | 'raw-noasynctraces';
 export type Scenario = 'request' | 'event' | 'durable' | 'idle';
 
+/** What the handler sends on bench.done once it counted every event. */
+export interface HandlerReport {
+  readonly events: number;
+  readonly cpuNsPerEvent: number;
+}
+
 /** One measurement, printed by the load generator as a JSON line. */
 export interface Measurement {
   readonly ops: number;
@@ -32,6 +38,8 @@ export interface Measurement {
   /** Latencies in microseconds, for request-reply. */
   readonly p50?: number;
   readonly p99?: number;
+  /** Events: the handler process's CPU time per event (user and system), in nanoseconds. */
+  readonly handlerCpuNs?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
