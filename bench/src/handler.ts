@@ -3,8 +3,8 @@
  *   node bench/dist/handler.js <brigade|raw> <nats-url> <expected-events>
  * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
  * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done
- * with its CPU time per event, from the first to the last.
- * Prints "ready" once it is subscribed.
+ * with its CPU time per event, from the first to the last. Events on bench.warmup are parsed
+ * the same way and not counted. Prints "ready" once it is subscribed.
  */
 import 'reflect-metadata';
 import { AckPolicy, connect, JSONCodec, type NatsConnection } from 'nats';
@@ -40,6 +40,9 @@ class BenchService {
     counted();
   }
 
+  @Subscribe(SUBJECTS.warmup)
+  warmup(_body: unknown): void {}
+
   @Subscribe(SUBJECTS.durable, { durable: { stream: STREAM, ackWait: '30s' }, concurrency: 256 })
   durable(_body: unknown): void {
     counted();
@@ -54,6 +57,7 @@ async function raw(): Promise<void> {
     queue: 'q',
     callback: (_e, m) => m.respond(json.encode(json.decode(m.data))),
   });
+  nc.subscribe(SUBJECTS.warmup, { queue: 'bench', callback: (_e, m) => json.decode(m.data) });
   nc.subscribe(SUBJECTS.event, {
     queue: 'bench',
     callback: (_e, m) => {

@@ -29,10 +29,11 @@ const ops = forSeconds === undefined ? Number(opsText) : Number.MAX_SAFE_INTEGER
 const inFlight = Number(inFlightText);
 const json = JSONCodec();
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 256);
+const WARMUP_EVENTS = 50_000;
 
 interface Requester {
   request(n: number): Promise<unknown>;
-  publish(n: number): void;
+  publish(subject: string, n: number): void;
   publishDurable(n: number): Promise<unknown>;
   connection: NatsConnection | undefined;
   close(): Promise<void>;
@@ -46,7 +47,7 @@ async function requester(): Promise<Requester> {
     });
     return {
       request: (n) => client.bus.request(SUBJECTS.request, payload(n)),
-      publish: (n) => void client.bus.publish(SUBJECTS.event, payload(n)),
+      publish: (subject, n) => void client.bus.publish(subject, payload(n)),
       publishDurable: (n) =>
         client.bus.publish(SUBJECTS.durable, payload(n), { durable: true, msgId: `m${n}` }),
       connection: undefined,
@@ -60,7 +61,7 @@ async function requester(): Promise<Requester> {
       json.decode(
         (await nc.request(SUBJECTS.request, json.encode(payload(n)), { timeout: 5_000 })).data,
       ),
-    publish: (n) => nc.publish(SUBJECTS.event, json.encode(payload(n))),
+    publish: (subject, n) => nc.publish(subject, json.encode(payload(n))),
     publishDurable: (n) =>
       js.publish(SUBJECTS.durable, json.encode(payload(n)), { msgID: `m${n}` }),
     connection: nc,
@@ -111,7 +112,20 @@ async function requests(r: Requester): Promise<Measurement> {
   };
 }
 
+async function publishAll(r: Requester, subject: string, count: number): Promise<void> {
+  for (let n = 0; n < count; n++) {
+    r.publish(subject, n);
+    if (n % 1_000 === 999) await new Promise(setImmediate); // let the socket drain
+  }
+}
+
 async function events(r: Requester, durable: boolean): Promise<Measurement> {
+  if (!durable) {
+    // Warm the handler's code paths (and JIT) first; a request behind them returns once the
+    // handler, which takes messages in order, has had them.
+    await publishAll(r, SUBJECTS.warmup, WARMUP_EVENTS);
+    await r.request(0);
+  }
   const handled = await whenHandled();
   const started = performance.now();
   if (durable) {
@@ -124,10 +138,7 @@ async function events(r: Requester, durable: boolean): Promise<Measurement> {
     }
     await Promise.all(window);
   } else {
-    for (let n = 0; n < ops; n++) {
-      r.publish(n);
-      if (n % 1_000 === 999) await new Promise(setImmediate); // let the socket drain
-    }
+    await publishAll(r, SUBJECTS.event, ops);
   }
   const report = await handled();
   const seconds = (performance.now() - started) / 1_000;

@@ -4,7 +4,8 @@
  *
  * Brigade against the raw `nats` client doing the same work, measured in the same run: for each
  * measurement a fresh nats-server, the handler in one process and the load generator in another.
- * Several repetitions; medians; ratios Brigade/raw.
+ * Several repetitions, alternating which side goes first; medians of the rates, and the median of
+ * the per-repetition ratios Brigade/raw.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ const { values: args } = parseArgs({
   },
 });
 const QUICK = args.quick ?? false;
-const REPS = Number(args.reps ?? 3);
+const REPS = Number(args.reps ?? (QUICK ? 3 : 5));
 const MEMORY_SECONDS = Number(args['memory-seconds'] ?? (QUICK ? 0 : 60));
 const CHECK_FLOOR = 0.8;
 const DIST = __dirname;
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
     `Brigade benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
   );
   console.log(
-    `${QUICK ? 'quick run' : 'full run'}, ${REPS} repetitions, medians; every measurement has its own nats-server, handler process and load-generator process\n`,
+    `${QUICK ? 'quick run' : 'full run'}, ${REPS} repetitions, medians (ratios: the median of per-repetition ratios, their range in brackets); every measurement has its own nats-server, handler process and load-generator process\n`,
   );
   const results = new Map<string, Measurement[]>();
   for (let rep = 1; rep <= REPS; rep++) {

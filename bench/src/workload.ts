@@ -3,6 +3,8 @@
 export const SUBJECTS = {
   request: 'bench.echo',
   event: 'bench.event',
+  /** Events before the measured ones, handled the same way but not counted. */
+  warmup: 'bench.warmup',
   durable: 'benchdurable.event',
   done: 'bench.done',
 } as const;
