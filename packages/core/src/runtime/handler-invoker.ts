@@ -21,7 +21,7 @@ export type OutcomeCallback = (ctx: HandlerContext, error: unknown, value: unkno
  * method inside the message's context, and reports the outcome once, sync or async. Keeps the
  * handler's stats.
  *
- * Processing time: a clock read costs about a twentieth of handling a small event, so in a burst
+ * Processing time: two clock reads cost about a twentieth of handling a small event, so in a burst
  * (messages started in the same turn of the event loop) only the first and then every
  * `TIMING_STRIDE`-th message is timed, and their mean stands for the rest. At low rates every
  * message starts its own burst, so every message is timed. Durable messages always are: their
