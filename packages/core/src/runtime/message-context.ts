@@ -60,14 +60,13 @@ export class HandlerContext implements MessageContext {
   private readonly receivedAt: number;
   /** When the handler started (`performance.now()` ms), or -1 when it goes untimed. */
   startedAt = 0;
-  // Every field is assigned in the constructor, so every context has the same shape from the start.
-  deliveryCount: number | undefined = undefined;
-  sequence: number | undefined = undefined;
-  private cachedCorrelationId: string | undefined = undefined;
-  private cachedLogger: Logger | undefined = undefined;
-  private cachedSignal: AbortSignal | undefined = undefined;
-  private cachedHeaders: MessageHeaders | undefined = undefined;
-  private cachedPropagation: Record<string, string> | undefined = undefined;
+  deliveryCount: number | undefined;
+  sequence: number | undefined;
+  private cachedCorrelationId: string | undefined;
+  private cachedLogger: Logger | undefined;
+  private cachedSignal: AbortSignal | undefined;
+  private cachedHeaders: MessageHeaders | undefined;
+  private cachedPropagation: Record<string, string> | undefined;
 
   constructor(
     /** The message as received. */
