@@ -55,7 +55,7 @@ const CASES: readonly Case[] = [
   {
     name: 'events to a queue group',
     scenario: 'event',
-    ops: QUICK ? 100_000 : 500_000,
+    ops: QUICK ? 300_000 : 500_000,
     inFlight: 1,
     impls: ['brigade', 'raw'],
   },
