@@ -4,3 +4,10 @@ export { NatsServer, type NatsServerOptions } from './nats-server';
 export { findNatsServer, INSTALL_HINT } from './nats-server-binary';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { startApp, Cleanup } from './test-apps';
+export {
+  RawNatsConnection,
+  RawInbox,
+  type RawFrame,
+  type RawMessage,
+  type RawConnectOptions,
+} from './raw-connection';
