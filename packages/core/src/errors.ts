@@ -1,3 +1,5 @@
+import { clip } from './clip';
+
 /**
  * Every error Brigade raises carries a stable `code` from this table, so callers can branch on
  * `err.code` without matching on messages.
@@ -200,6 +202,31 @@ type StatusErrorOptions = ErrorOptions & { details?: unknown };
 export class BadRequestError extends ServiceError {
   constructor(message: string, options?: StatusErrorOptions) {
     super(ServiceStatus.BadRequest, message, options);
+  }
+}
+
+/**
+ * 400: a message cannot be sent to this subject (invalid syntax, a wildcard, or too long for the
+ * server's control line); refused before anything is sent. Subjects are often built from input.
+ */
+export class InvalidSubjectError extends BadRequestError {
+  constructor(
+    readonly subject: string,
+    problem: string,
+    options?: StatusErrorOptions,
+  ) {
+    super(`cannot send to subject '${clip(String(subject))}': ${problem}`, options);
+  }
+}
+
+/** 400: a key-value key that a bucket cannot hold; refused before anything is sent. */
+export class InvalidKeyError extends BadRequestError {
+  constructor(
+    readonly key: string,
+    problem: string,
+    options?: StatusErrorOptions,
+  ) {
+    super(`invalid key '${clip(String(key))}': ${problem}`, options);
   }
 }
 

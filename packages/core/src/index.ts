@@ -16,6 +16,7 @@ export { Subscribe } from './decorators/subscribe.decorator';
 export { Endpoint } from './decorators/endpoint.decorator';
 export type {
   DurableOptions,
+  OrderKeyOption,
   EndpointOptions,
   HandlerKind,
   HandlerOptions,
@@ -53,6 +54,7 @@ export type { MessageContext, MessageHeaders } from './runtime/message-context';
 export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';
 export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
+export { toServiceError } from './runtime/error-codec';
 export type { ConnectionSettings } from './transport/connection-settings';
 export type { HeaderInit } from './transport/wire-message';
 export {
@@ -65,7 +67,9 @@ export {
   DefinitionError,
   ErrorCode,
   InternalError,
+  InvalidKeyError,
   InvalidOptionError,
+  InvalidSubjectError,
   JetStreamError,
   NoRespondersError,
   NoStreamError,

@@ -341,6 +341,7 @@ describe('discovery', () => {
         backoffMs: [1_000, 5_000, 30_000],
         ackWaitMs: 30_000,
         maxAckPending: 1_000,
+        orderBy: undefined,
       });
       expect(paid?.durable).to.deep.equal({
         stream: 'ORDERS',
@@ -349,6 +350,7 @@ describe('discovery', () => {
         backoffMs: [250, 2_000],
         ackWaitMs: 60_000,
         maxAckPending: 10,
+        orderBy: undefined,
       });
     });
 

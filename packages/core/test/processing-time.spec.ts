@@ -67,6 +67,7 @@ describe('processing time', () => {
       backoffMs: [1_000],
       ackWaitMs: 30_000,
       maxAckPending: 100,
+      orderBy: undefined,
     };
     const invoker = new HandlerInvoker(definition({ durable }), { count: () => undefined }, env);
     burst(invoker, 20);

@@ -26,7 +26,14 @@ export interface DurableDefinition {
   readonly backoffMs: readonly number[];
   readonly ackWaitMs: number;
   readonly maxAckPending: number;
+  /** The key messages are handled in order by, if any. */
+  readonly orderBy: OrderKey | undefined;
 }
+
+/** A validated `orderBy`: a subject token's index (0 the first) or a header name. */
+export type OrderKey =
+  | { readonly kind: 'subject-token'; readonly index: number }
+  | { readonly kind: 'header'; readonly name: string };
 
 export const DURABLE_DEFAULTS = {
   maxDeliver: 5,

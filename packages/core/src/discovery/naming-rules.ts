@@ -5,6 +5,16 @@ const NAME = /^[A-Za-z0-9_-]+$/;
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 const FORBIDDEN_IN_SUBJECT = /[\s\0]/;
+/**
+ * The longest subject Brigade sends or subscribes to, in UTF-8 bytes. nats-server closes a
+ * connection whose protocol line passes `max_control_line` (4,096 by default), and JetStream and
+ * key-value subjects add prefixes: a longer subject would cost every request on the connection.
+ */
+export const MAX_SUBJECT_BYTES = 2_048;
+/** Key-value keys: the characters NATS allows, no leading or trailing dot. */
+const KEY = /^[-/_=.a-zA-Z0-9]+$/;
+/** The longest key-value key, in characters (all ASCII). */
+export const MAX_KEY_LENGTH = 1_024;
 
 export function nameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -34,6 +44,9 @@ function subjectSyntaxProblem(subject: unknown): string | undefined {
   if (typeof subject !== 'string' || subject.length === 0)
     return 'a subject must be a non-empty string';
   if (FORBIDDEN_IN_SUBJECT.test(subject)) return 'a subject may not contain white space';
+  if (subject.length > MAX_SUBJECT_BYTES / 3 && Buffer.byteLength(subject) > MAX_SUBJECT_BYTES) {
+    return `a subject may be at most ${MAX_SUBJECT_BYTES} bytes long`;
+  }
   const tokens = subject.split('.');
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
@@ -54,6 +67,16 @@ export function publishSubjectProblem(subject: unknown): string | undefined {
   if ((subject as string).split('.').some((t) => t === '*' || t === '>')) {
     return 'messages cannot be published to a wildcard subject';
   }
+  return undefined;
+}
+
+/** A key a key-value bucket can hold. */
+export function keyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string' || key.length === 0) return 'a key must be a non-empty string';
+  if (key.length > MAX_KEY_LENGTH) return `a key may be at most ${MAX_KEY_LENGTH} characters long`;
+  if (!KEY.test(key)) return 'a key may hold only letters, digits and - / _ = .';
+  if (key.startsWith('.') || key.endsWith('.') || key.includes('..'))
+    return 'a key may not start or end with a dot, or hold two in a row';
   return undefined;
 }
 

@@ -15,6 +15,7 @@ import {
   type DurableDefinition,
   type HandlerDefaults,
   type HandlerDefinition,
+  type OrderKey,
   type ServiceClass,
   type ServiceDefinition,
 } from './handler-definition';
@@ -180,7 +181,31 @@ function defineDurable(
     backoffMs: Object.freeze(backoffMs),
     ackWaitMs,
     maxAckPending,
+    orderBy: defineOrderKey(where, durable.orderBy, record.subject),
   });
+}
+
+function defineOrderKey(where: string, option: unknown, subject: string): OrderKey | undefined {
+  if (option === undefined) return undefined;
+  const fail = (problem: string): never => {
+    throw new DefinitionError(`${where}: invalid durable.orderBy ${describe(option)}: ${problem}`);
+  };
+  const { subjectToken, header } = (
+    typeof option === 'object' && option !== null ? option : {}
+  ) as { subjectToken?: unknown; header?: unknown };
+  if ((subjectToken === undefined) === (header === undefined))
+    return fail('give { subjectToken: n } or { header: name }');
+  if (header !== undefined) {
+    if (typeof header !== 'string' || !/^[!-9;-~]+$/.test(header))
+      return fail('a header name is printable ASCII without spaces or colons');
+    return Object.freeze({ kind: 'header', name: header });
+  }
+  const tokens = subject.split('.');
+  if (typeof subjectToken !== 'number' || !Number.isInteger(subjectToken) || subjectToken < 0)
+    return fail('subjectToken is the index of a subject token, 0 for the first');
+  if (tokens[tokens.length - 1] !== '>' && subjectToken >= tokens.length)
+    return fail(`'${subject}' has only ${tokens.length} tokens`);
+  return Object.freeze({ kind: 'subject-token', index: subjectToken });
 }
 
 function duration(where: string, field: string, value: unknown): number {

@@ -19,7 +19,11 @@ export interface StreamDeclaration {
   storage?: 'file' | 'memory';
   /** How long a `Nats-Msg-Id` is remembered for de-duplication. Default: 2 minutes (the server's). */
   duplicateWindow?: Duration;
-  /** Replicas in a cluster. Default: 1. */
+  /**
+   * Replicas in a cluster (1 to 5). Default: 1 for a stream Brigade creates. Brigade raises an
+   * existing stream's replicas to this, but never lowers them: a stream an operator gave more
+   * keeps them, and the start logs a warning saying so.
+   */
   replicas?: number;
 }
 
@@ -100,9 +104,23 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
     maxBytes: count('maxBytes', d.maxBytes, -1),
     storage,
     duplicateWindowMs,
-    replicas: count('replicas', d.replicas, 1),
+    replicas: replicas(d.replicas, fail),
     retention: 'limits',
   });
+}
+
+/** The most replicas JetStream keeps of a stream. */
+export const MAX_REPLICAS = 5;
+
+/** Validated replicas, 1 when not given; `fail` is called with the problem. */
+export function replicas(value: unknown, fail: (field: string, problem: string) => never): number {
+  if (value === undefined) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_REPLICAS)
+    return fail(
+      'replicas',
+      `must be a whole number from 1 to ${MAX_REPLICAS}, got ${String(value)}`,
+    );
+  return value;
 }
 
 /** True when every subject `filter` matches is matched by `pattern` (both may hold wildcards). */

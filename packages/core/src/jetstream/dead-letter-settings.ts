@@ -1,6 +1,6 @@
 import { parseDuration, type Duration } from '../discovery/duration';
 import { nameProblem } from '../discovery/naming-rules';
-import type { StreamDefinition } from '../discovery/stream-declaration';
+import { replicas, type StreamDefinition } from '../discovery/stream-declaration';
 import { InvalidOptionError } from '../errors';
 
 /** Where dead letters go. Provisioned at start when any handler is durable. */
@@ -11,6 +11,8 @@ export interface DeadLetterOptions {
   subjectPrefix?: string;
   /** How long dead letters are kept. Default: `'30d'`. */
   maxAge?: Duration;
+  /** Replicas of the dead-letter stream and of its advisory stream, as for a declared stream. Default: 1. */
+  replicas?: number;
 }
 
 /** Header names Brigade adds to a dead letter, beside the original headers. */
@@ -50,6 +52,9 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
     fail(`invalid subjectPrefix '${prefix}': ${nameProblem(prefix) as string}`);
   const maxAgeMs = parseDuration(options?.maxAge ?? '30d');
   if (typeof maxAgeMs === 'string') fail(`invalid maxAge: ${maxAgeMs}`);
+  const copies = replicas(options?.replicas, (field, problem) =>
+    fail(`invalid ${field}: ${problem}`),
+  );
   return Object.freeze({
     subjectPrefix: prefix,
     stream: Object.freeze({
@@ -61,7 +66,7 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       maxBytes: -1,
       storage: 'file' as const,
       duplicateWindowMs: Math.min(3_600_000, maxAgeMs as number),
-      replicas: 1,
+      replicas: copies,
       retention: 'limits' as const,
     }),
     advisories: Object.freeze({
@@ -73,7 +78,7 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       maxBytes: -1,
       storage: 'file' as const,
       duplicateWindowMs: 120_000,
-      replicas: 1,
+      replicas: copies,
       retention: 'workqueue' as const,
     }),
   });

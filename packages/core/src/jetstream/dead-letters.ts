@@ -1,4 +1,4 @@
-import { headers as createHeaders, type StoredMsg } from 'nats';
+import { headers as createHeaders, type MsgHdrs, type StoredMsg } from 'nats';
 import { DeadLetterNotFoundError } from '../errors';
 import { headerRecord } from '../transport/header-codec';
 import { isNotFound, type JetStreamContext, type PublishAck } from './jetstream-context';
@@ -124,9 +124,19 @@ export class DeadLetters {
   }
 }
 
+/** A stored message's headers; `undefined` when they cannot be decoded (see `headerFault`). */
+export function storedHeaders(stored: StoredMsg): MsgHdrs | undefined {
+  try {
+    return stored.header;
+  } catch {
+    return undefined;
+  }
+}
+
 function toDeadLetter(stored: StoredMsg): DeadLetter {
-  const all = headerRecord(stored.header);
-  const one = (name: string): string => stored.header.get(name) ?? '';
+  const header = storedHeaders(stored);
+  const all = headerRecord(header);
+  const one = (name: string): string => header?.get(name) ?? '';
   const original: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(all))
     if (!BRIGADE_HEADER.test(name)) original[name] = values;

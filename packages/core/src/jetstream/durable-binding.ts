@@ -1,10 +1,12 @@
 import type { DurableDefinition } from '../discovery/handler-definition';
-import { isPermanentFailure } from '../errors';
+import { BadRequestError, isPermanentFailure, ServiceStatus } from '../errors';
 import { IdleSignal, type Binding } from '../runtime/handler-binding';
+import { readHeader } from '../transport/header-codec';
 import type { HandlerInvoker } from '../runtime/handler-invoker';
 import { HandlerContext } from '../runtime/message-context';
 import type { DeadLetterWriter } from './dead-letter-writer';
 import type { JetStreamContext } from './jetstream-context';
+import { KeyedLanes } from './keyed-lanes';
 import { PullFeed } from './pull-feed';
 import type { PulledMessage } from './pulled-message';
 
@@ -13,12 +15,14 @@ import type { PulledMessage } from './pulled-message';
  * instance of the service. It pulls only as many messages as it has free handler slots (real
  * backpressure), acks on success, naks with the backoff delay on failure, keeps long handlers
  * alive with `working()`, and dead-letters a message after its last allowed delivery or at once
- * on a permanent failure.
+ * on a permanent failure. With `orderBy`, messages of one key run one after another.
  */
 export class DurableBinding implements Binding {
   private readonly durable: DurableDefinition;
   private readonly idleSignal = new IdleSignal();
   private readonly active = new Set<HandlerContext>();
+  /** With `orderBy`: messages waiting behind a running one of their key (counted in flight). */
+  private readonly lanes = new KeyedLanes<{ msg: PulledMessage; arrivedAt: number }>();
   private readonly feed: PullFeed;
   private inFlight = 0;
   private stopping = false;
@@ -69,11 +73,31 @@ export class DurableBinding implements Binding {
 
   private run(msg: PulledMessage): void {
     this.inFlight++;
+    if (msg.headerFault !== undefined) {
+      // Retrying cannot mend the bytes: dead-letter it now, without the unreadable headers.
+      const ctx = new HandlerContext(msg, this.invoker.definition, this.invoker.env);
+      this.invoker.recordRejected(new BadRequestError(msg.headerFault));
+      this.deadLetter(ctx, msg, msg.headerFault, ServiceStatus.BadRequest);
+      return;
+    }
+    if (this.lanes.enter(this.keyOf(msg), { msg, arrivedAt: performance.now() })) this.start(msg);
+  }
+
+  private start(msg: PulledMessage): void {
     const ctx = new HandlerContext(msg, this.invoker.definition, this.invoker.env);
     ctx.deliveryCount = msg.deliveryCount;
     ctx.sequence = msg.sequence;
     this.active.add(ctx);
     this.invoker.invoke(ctx, this.finish);
+  }
+
+  /** The key of `orderBy`, if the handler has one and the message carries it. */
+  private keyOf(msg: PulledMessage): string | undefined {
+    const orderBy = this.durable.orderBy;
+    if (orderBy === undefined) return undefined;
+    return orderBy.kind === 'header'
+      ? readHeader(msg, orderBy.name)
+      : msg.subject.split('.')[orderBy.index];
   }
 
   private readonly finish = (ctx: HandlerContext, error: unknown): void => {
@@ -86,31 +110,37 @@ export class DurableBinding implements Binding {
       this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
     } else {
       const reason = error instanceof Error ? error.message : String(error);
-      const { stream, consumer } = this.durable;
-      this.deadLetters
-        .write(
-          {
-            stream,
-            consumer,
-            sequence: msg.sequence,
-            subject: msg.subject,
-            headers: msg.headers,
-            data: msg.data,
-          },
-          { reason, code: failure.status, attempts },
-        )
-        .then(
-          () => this.settle(ctx, () => msg.term()),
-          (err: unknown) => {
-            ctx.logger.error(
-              { err },
-              `could not dead-letter message ${msg.sequence}; it will be redelivered`,
-            );
-            this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
-          },
-        );
+      this.deadLetter(ctx, msg, reason, failure.status);
     }
   };
+
+  /** Copies the message to the dead-letter stream, then terms it (or naks it if that failed). */
+  private deadLetter(ctx: HandlerContext, msg: PulledMessage, reason: string, code: number): void {
+    const { stream, consumer } = this.durable;
+    const attempts = msg.deliveryCount;
+    this.deadLetters
+      .write(
+        {
+          stream,
+          consumer,
+          sequence: msg.sequence,
+          subject: msg.subject,
+          headers: msg.headerFault === undefined ? msg.headers : undefined,
+          data: msg.data,
+        },
+        { reason, code, attempts },
+      )
+      .then(
+        () => this.settle(ctx, () => msg.term()),
+        (err: unknown) => {
+          ctx.logger.error(
+            { err },
+            `could not dead-letter message ${msg.sequence}; it will be redelivered`,
+          );
+          this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
+        },
+      );
+  }
 
   /** Acks, naks or terms (which fail only on a closed connection: then the server redelivers). */
   private settle(ctx: HandlerContext, outcome: () => void): void {
@@ -121,6 +151,8 @@ export class DurableBinding implements Binding {
     }
     this.active.delete(ctx);
     this.inFlight--;
+    const next = this.lanes.leave(this.keyOf(ctx.message as PulledMessage));
+    if (next) this.start(next.msg);
     this.feed.refill();
     this.idleSignal.settle(this.busy);
     this.closeWhenDone();
@@ -141,13 +173,16 @@ export class DurableBinding implements Binding {
   /** Tells the server that handlers running longer than a third of `ackWait` are still at work. */
   private keepAlive(olderThanMs: number): void {
     const now = performance.now();
-    for (const ctx of this.active) {
-      if (now - ctx.startedAt < olderThanMs) continue;
-      try {
-        (ctx.message as PulledMessage).working();
-      } catch {
-        // Disconnected: the server redelivers after ackWait, which is what it is for.
-      }
+    const due: PulledMessage[] = [];
+    for (const ctx of this.active)
+      if (now - ctx.startedAt >= olderThanMs) due.push(ctx.message as PulledMessage);
+    // Messages waiting their turn behind their key are in flight too, as far as the server knows.
+    for (const { msg, arrivedAt } of this.lanes.waiting())
+      if (now - arrivedAt >= olderThanMs) due.push(msg);
+    try {
+      for (const msg of due) msg.working();
+    } catch {
+      // Disconnected: the server redelivers after ackWait, which is what it is for.
     }
   }
 }

@@ -88,3 +88,21 @@ export function isNotFound(err: unknown): boolean {
   const api = (err as { api_error?: { code?: number } }).api_error;
   return api?.code === 404 || /not found/i.test((err as Error).message ?? '');
 }
+
+/** Client error codes that mean the server, or JetStream on it, did not answer in time or at all. */
+const UNAVAILABLE_CODES = new Set([
+  'TIMEOUT',
+  '503',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DRAINING',
+  'DISCONNECT',
+]);
+
+/**
+ * True when `err` says JetStream cannot answer now (no leader during a failover, a timeout, no
+ * responders, a closed connection), as opposed to refusing what was asked.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const { code, api_error: api } = err as Partial<NatsError> & { api_error?: { code?: number } };
+  return api?.code === 503 || (typeof code === 'string' && UNAVAILABLE_CODES.has(code));
+}

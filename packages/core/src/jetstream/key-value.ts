@@ -1,9 +1,16 @@
 import type { KV, KvEntry, NatsError } from 'nats';
-import { nameProblem } from '../discovery/naming-rules';
+import { keyProblem, nameProblem } from '../discovery/naming-rules';
 import { parseDuration, type Duration } from '../discovery/duration';
-import { ConflictError, InvalidOptionError, JetStreamError } from '../errors';
+import { replicas } from '../discovery/stream-declaration';
+import {
+  ConflictError,
+  InvalidKeyError,
+  InvalidOptionError,
+  JetStreamError,
+  UnavailableError,
+} from '../errors';
 import { jsonCodec } from '../transport/json.codec';
-import type { JetStreamContext } from './jetstream-context';
+import { isUnavailable, type JetStreamContext } from './jetstream-context';
 
 /** A value read from a bucket, with the revision to update it against. */
 export interface KeyValueEntry<T> {
@@ -19,47 +26,90 @@ export interface BucketOptions {
   maxAge?: Duration;
   /** `file` (default) survives a server restart. */
   storage?: 'file' | 'memory';
+  /** Replicas in a cluster (1 to 5), for a bucket Brigade creates. Default: 1. */
+  replicas?: number;
 }
 
-/** A JetStream key-value bucket holding JSON values, with optimistic concurrency. */
+/**
+ * A JetStream key-value bucket holding JSON values, with optimistic concurrency. A key the bucket
+ * cannot hold is refused with `InvalidKeyError` (400) before anything is sent; when JetStream
+ * cannot answer (no leader, a timeout, no connection) an operation fails with `UnavailableError`
+ * (503), so a handler's caller learns to retry rather than seeing a 500.
+ */
 export class KeyValueBucket<T> {
-  constructor(private readonly kv: KV) {}
+  constructor(
+    private readonly kv: KV,
+    private readonly name: string,
+  ) {}
 
-  async get(key: string): Promise<KeyValueEntry<T> | undefined> {
-    const entry = await this.kv.get(key);
-    return entry && entry.operation === 'PUT' ? decode<T>(entry) : undefined;
+  get(key: string): Promise<KeyValueEntry<T> | undefined> {
+    return this.call(key, 'read', async () => {
+      const entry = await this.kv.get(key);
+      return entry && entry.operation === 'PUT' ? decode<T>(entry) : undefined;
+    });
   }
 
   /** Stores a new key; `ConflictError` when it exists. Returns the revision. */
-  async create(key: string, value: T): Promise<number> {
-    try {
-      return await this.kv.create(key, jsonCodec.encode(value));
-    } catch (cause) {
-      throw asConflict(cause, `key '${key}' exists already`);
-    }
+  create(key: string, value: T): Promise<number> {
+    return this.call(
+      key,
+      'create',
+      () => this.kv.create(key, jsonCodec.encode(value)),
+      () => `key '${key}' exists already`,
+    );
   }
 
   /** Replaces a key's value if it is still at `revision`; `ConflictError` when another write came first. */
-  async update(key: string, value: T, revision: number): Promise<number> {
-    try {
-      return await this.kv.update(key, jsonCodec.encode(value), revision);
-    } catch (cause) {
-      throw asConflict(cause, `key '${key}' changed since revision ${revision}`);
-    }
+  update(key: string, value: T, revision: number): Promise<number> {
+    return this.call(
+      key,
+      'update',
+      () => this.kv.update(key, jsonCodec.encode(value), revision),
+      () => `key '${key}' changed since revision ${revision}`,
+    );
   }
 
-  async put(key: string, value: T): Promise<number> {
-    return this.kv.put(key, jsonCodec.encode(value));
+  put(key: string, value: T): Promise<number> {
+    return this.call(key, 'write', () => this.kv.put(key, jsonCodec.encode(value)));
   }
 
-  async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+  delete(key: string): Promise<void> {
+    return this.call(key, 'delete', () => this.kv.delete(key));
   }
 
   async keys(): Promise<string[]> {
     const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
+    try {
+      for await (const key of await this.kv.keys()) keys.push(key);
+    } catch (cause) {
+      throw this.unavailable(cause, 'list the keys of') ?? cause;
+    }
     return keys;
+  }
+
+  /** Runs one operation on `key`: the key checked first, the server's answer mapped. */
+  private async call<R>(
+    key: string,
+    operation: string,
+    run: () => Promise<R>,
+    conflict?: () => string,
+  ): Promise<R> {
+    const problem = keyProblem(key);
+    if (problem) throw new InvalidKeyError(key, problem);
+    try {
+      return await run();
+    } catch (cause) {
+      if (conflict && isWrongLastSequence(cause)) throw new ConflictError(conflict(), { cause });
+      throw this.unavailable(cause, `${operation} a key in`) ?? cause;
+    }
+  }
+
+  private unavailable(cause: unknown, what: string): UnavailableError | undefined {
+    if (!isUnavailable(cause)) return undefined;
+    return new UnavailableError(
+      `cannot ${what} key-value bucket '${this.name}' now: JetStream is unavailable`,
+      { cause },
+    );
   }
 }
 
@@ -70,17 +120,21 @@ export class KeyValueStores {
   async open<T>(bucket: string, options: BucketOptions = {}): Promise<KeyValueBucket<T>> {
     const problem = nameProblem(bucket);
     if (problem) throw new InvalidOptionError(`invalid bucket name '${bucket}': ${problem}`);
+    const fail = (field: string, problem: string): never => {
+      throw new InvalidOptionError(`bucket '${bucket}': invalid ${field}: ${problem}`);
+    };
     const ttl = options.maxAge === undefined ? 0 : parseDuration(options.maxAge);
-    if (typeof ttl === 'string')
-      throw new InvalidOptionError(`bucket '${bucket}': invalid maxAge: ${ttl}`);
+    if (typeof ttl === 'string') fail('maxAge', ttl);
+    const copies = replicas(options.replicas, fail);
     const { js } = await this.jetstream();
     try {
       const kv = await js.views.kv(bucket, {
         history: options.history ?? 1,
-        ttl,
+        ttl: ttl as number,
+        replicas: copies,
         storage: options.storage === 'memory' ? ('memory' as never) : ('file' as never),
       });
-      return new KeyValueBucket<T>(kv);
+      return new KeyValueBucket<T>(kv, bucket);
     } catch (cause) {
       throw new JetStreamError(
         `cannot open key-value bucket '${bucket}': ${(cause as Error).message}`,
@@ -94,11 +148,8 @@ function decode<T>(entry: KvEntry): KeyValueEntry<T> {
   return { key: entry.key, value: jsonCodec.decode(entry.value) as T, revision: entry.revision };
 }
 
-function asConflict(cause: unknown, message: string): Error {
+/** 10071: wrong last sequence (the key moved on, or exists already for create). */
+function isWrongLastSequence(cause: unknown): boolean {
   const err = cause as Partial<NatsError> & { api_error?: { err_code?: number } };
-  // 10071: wrong last sequence (the key moved on, or exists for create).
-  if (err.api_error?.err_code === 10071 || /wrong last sequence/i.test(err.message ?? '')) {
-    return new ConflictError(message, { cause });
-  }
-  return cause as Error;
+  return err.api_error?.err_code === 10071 || /wrong last sequence/i.test(err.message ?? '');
 }

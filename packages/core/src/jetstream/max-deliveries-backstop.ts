@@ -3,6 +3,7 @@ import { parseDuration } from '../discovery/duration';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 import { MAX_DELIVERIES_ADVISORY, type DeadLetterSettings } from './dead-letter-settings';
 import type { DeadLetterWriter } from './dead-letter-writer';
+import { storedHeaders } from './dead-letters';
 
 interface MaxDeliveriesAdvisory {
   stream?: string;
@@ -45,7 +46,7 @@ export class MaxDeliveriesBackstop {
         consumer,
         sequence,
         subject: stored.subject,
-        headers: stored.header,
+        headers: storedHeaders(stored),
         data: stored.data,
       },
       {
@@ -81,6 +82,7 @@ export function backstopDefinition(
       backoffMs: Object.freeze(DURABLE_DEFAULTS.backoff.map((d) => parseDuration(d) as number)),
       ackWaitMs: 30_000,
       maxAckPending: 100,
+      orderBy: undefined,
     }),
   });
 }

@@ -1,5 +1,6 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../runtime/logger';
+import { headerFault } from '../transport/header-codec';
 import { PulledMessage } from './pulled-message';
 
 /** How long one pull request waits on the server for messages, in ms. */
@@ -77,10 +78,13 @@ export class PullFeed {
   }
 
   private onMessage(msg: Msg): void {
-    const status = msg.headers?.code ?? 0;
+    // The server's status messages are well-formed: headers it cannot decode belong to a stored
+    // message, which the binding dead-letters instead of the client throwing at every delivery.
+    const fault = headerFault(msg);
+    const status = fault === undefined ? (msg.headers?.code ?? 0) : 0;
     if (status === 0) {
       this.consumePull(1);
-      const pulled = new PulledMessage(this.nc, msg);
+      const pulled = new PulledMessage(this.nc, msg, fault);
       if (this.stopped) pulled.nak();
       else this.deliver(pulled);
       return;

@@ -18,6 +18,8 @@ export class PulledMessage implements WireMessage {
   constructor(
     private readonly nc: NatsConnection,
     private readonly msg: Msg,
+    /** Why its headers cannot be read (see `headerFault`); then `headers` must not be read. */
+    readonly headerFault?: string,
   ) {}
 
   get subject(): string {

@@ -123,9 +123,10 @@ export class StreamProvisioner {
 
   private async reconcile(
     definition: StreamDefinition,
-    desired: Partial<StreamConfig>,
+    declared: Partial<StreamConfig>,
     info: StreamInfo,
   ): Promise<void> {
+    let desired = declared;
     const current = info.config;
     if (current.storage !== desired.storage) {
       throw new JetStreamError(
@@ -138,6 +139,14 @@ export class StreamProvisioner {
         `stream '${definition.name}' exists with ${current.retention} retention and is declared with ${String(desired.retention)}: ` +
           'JetStream cannot change retention in place; delete the stream or leave it undeclared',
       );
+    }
+    if (current.num_replicas > definition.replicas) {
+      // Never take replicas away behind an operator's back: keep theirs, and say so.
+      this.logger.warn(
+        { stream: definition.name, replicas: current.num_replicas, declared: definition.replicas },
+        `stream '${definition.name}' keeps its ${current.num_replicas} replicas: it is declared with ${definition.replicas}, and Brigade never lowers them (change them on the server if you mean to)`,
+      );
+      desired = { ...desired, num_replicas: current.num_replicas };
     }
     const same =
       sameSet(current.subjects ?? [], definition.subjects) &&

@@ -50,7 +50,20 @@ export interface DurableOptions {
   ackWait?: Duration;
   /** Messages handed out and not yet acknowledged, across all instances. Default: 1,000. */
   maxAckPending?: number;
+  /**
+   * Handle messages with the same key one after another, in the order they were delivered, while
+   * different keys still run concurrently (up to `concurrency`): `{ subjectToken: 2 }` keys by the
+   * subject's third token, `{ header: 'order-id' }` by a header. A message without the key runs
+   * unordered. Ordering holds within one instance: the server hands a key's messages to whichever
+   * instance pulls, so run one instance, or one consumer per partition, where it must hold across
+   * them. A failed message waits out its backoff, so later messages of its key may go first.
+   * Default: no ordering.
+   */
+  orderBy?: OrderKeyOption;
 }
+
+/** Where a durable handler finds the key its messages are ordered by. */
+export type OrderKeyOption = { readonly subjectToken: number } | { readonly header: string };
 
 /** Options of `@Subscribe`. */
 export interface SubscribeOptions extends HandlerOptions {

@@ -2,7 +2,7 @@ import { container as rootContainer } from 'tsyringe';
 import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
 import { positiveIntegerProblem } from '../discovery/naming-rules';
 import { exploreServices } from '../discovery/service-explorer';
-import { InvalidOptionError, NotRunningError } from '../errors';
+import { InvalidOptionError, UnavailableError } from '../errors';
 import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { NatsTransport } from '../transport/nats-transport';
 import type { BrigadeOptions } from './brigade-options';
@@ -181,7 +181,7 @@ export class BrigadeApp {
     );
     const finished = await waitAtMost(this.idle(), this.graceMs);
     if (!finished) {
-      this.shutdown.abort(new NotRunningError('the app is shutting down'));
+      this.shutdown.abort(new UnavailableError('the service is shutting down'));
       const abandoned = this.allBindings.reduce(
         (n, b) => n + b.abandonWaiting('the service is shutting down'),
         0,

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamContext, PublishAck } from '../jetstream/jetstream-context';
-import { InvalidOptionError, NotRunningError, type ServiceError } from '../errors';
+import {
+  CodecError,
+  InvalidOptionError,
+  InvalidSubjectError,
+  NotRunningError,
+  type ServiceError,
+} from '../errors';
 import { publishSubjectProblem } from '../discovery/naming-rules';
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { HeaderInit, WireMessage } from '../transport/wire-message';
-import { headerRecord } from '../transport/header-codec';
+import { headerFault, headerRecord } from '../transport/header-codec';
 import { decodeErrorReply } from './error-codec';
 import { currentContext } from './message-context';
 import { REQUEST_TIMEOUT } from './trace-context';
@@ -42,12 +48,16 @@ export interface RequestManyOptions extends PublishOptions {
   maxReplies?: number;
 }
 
-/** One reply of a scatter-gather request: a value, or the error a responder sent. */
+/**
+ * One reply of a scatter-gather request: a value, the error a responder sent (`ServiceError`), or
+ * a reply that could not be read (`CodecError`: malformed headers or body; `headers` is then empty
+ * when they were the fault).
+ */
 export type GatheredReply<T> =
   | { readonly ok: true; readonly value: T; readonly headers: Record<string, string[]> }
   | {
       readonly ok: false;
-      readonly error: ServiceError;
+      readonly error: ServiceError | CodecError;
       readonly headers: Record<string, string[]>;
     };
 
@@ -154,13 +164,7 @@ export class Bus {
       maxWait,
       max,
     );
-    return replies.map((msg): GatheredReply<TReply> => {
-      const headers = headerRecord(msg.headers);
-      const error = decodeErrorReply(msg);
-      return error
-        ? { ok: false, error, headers }
-        : { ok: true, value: jsonCodec.decode(msg.data) as TReply, headers };
-    });
+    return replies.map(gathered<TReply>);
   }
 
   /** Resolves once everything published so far has reached the server. */
@@ -176,8 +180,7 @@ export class Bus {
   private open(subject: string): NatsTransport {
     if (!this.validSubjects.has(subject)) {
       const problem = publishSubjectProblem(subject);
-      if (problem)
-        throw new InvalidOptionError(`cannot send to subject '${String(subject)}': ${problem}`);
+      if (problem) throw new InvalidSubjectError(subject, problem);
       // Most apps send to a handful of subjects: check each once (bounded, for apps that do not).
       if (this.validSubjects.size >= MAX_REMEMBERED_SUBJECTS) this.validSubjects.clear();
       this.validSubjects.add(subject);
@@ -209,6 +212,21 @@ function withPropagation(
   if (ctx) Object.assign(merged, ctx.propagationHeaders());
   if (timeoutMs !== undefined) merged[REQUEST_TIMEOUT] = String(Math.ceil(timeoutMs));
   return headers ? Object.assign(merged, headers) : merged;
+}
+
+function gathered<T>(msg: WireMessage): GatheredReply<T> {
+  const fault = headerFault(msg);
+  if (fault !== undefined) return { ok: false, error: new CodecError(fault), headers: {} };
+  const headers = headerRecord(msg.headers);
+  try {
+    const error = decodeErrorReply(msg);
+    return error
+      ? { ok: false, error, headers }
+      : { ok: true, value: jsonCodec.decode(msg.data) as T, headers };
+  } catch (err) {
+    if (err instanceof CodecError) return { ok: false, error: err, headers };
+    throw err;
+  }
 }
 
 function decodeReply<T>(msg: WireMessage, raw: boolean): T {

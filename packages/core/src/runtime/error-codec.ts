@@ -1,4 +1,11 @@
-import { InternalError, ServiceError, ServiceStatus } from '../errors';
+import {
+  BrigadeError,
+  ErrorCode,
+  InternalError,
+  ServiceError,
+  ServiceStatus,
+  UnavailableError,
+} from '../errors';
 import { jsonCodec } from '../transport/json.codec';
 import { readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
@@ -7,9 +14,35 @@ import type { WireMessage } from '../transport/wire-message';
 export const SERVICE_ERROR = 'Nats-Service-Error';
 export const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code';
 
-/** The safe, caller-facing form of whatever a handler threw. */
-export function toServiceError(err: unknown): ServiceError {
-  return err instanceof ServiceError ? err : new InternalError('internal error');
+/**
+ * The safe, caller-facing form of whatever a handler threw: a `ServiceError` as it is; else the
+ * abort that explains it (`aborted`: the handler's signal fired first); else an outage of what
+ * the handler depends on as 503; anything else as a generic 500.
+ */
+export function toServiceError(err: unknown, aborted?: ServiceError): ServiceError {
+  if (err instanceof ServiceError) return err;
+  if (aborted) return aborted;
+  const outage = outageOf(err);
+  return outage ? new UnavailableError(outage) : new InternalError('internal error');
+}
+
+/** What is down, when `err` says a dependency (NATS, JetStream, another service) is unavailable. */
+function outageOf(err: unknown): string | undefined {
+  if (!(err instanceof BrigadeError)) return undefined;
+  switch (err.code) {
+    case ErrorCode.NoResponders:
+      return 'a service it depends on is not running';
+    case ErrorCode.RequestTimeout:
+      return 'a service it depends on did not answer in time';
+    case ErrorCode.JetStream:
+    case ErrorCode.NoStream:
+      return 'durable storage (JetStream) is unavailable';
+    case ErrorCode.NotRunning:
+    case ErrorCode.ConnectionFailed:
+      return 'the service is not connected to NATS';
+    default:
+      return undefined;
+  }
 }
 
 /** Headers and body of an error reply. Header values are kept to one line. */

@@ -1,11 +1,19 @@
-import { InternalError, TimeoutError, UnavailableError, type ServiceError } from '../errors';
+import {
+  BadRequestError,
+  InternalError,
+  TimeoutError,
+  UnavailableError,
+  type ServiceError,
+} from '../errors';
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
+import { headerFault } from '../transport/header-codec';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
+import { DropReport } from './drop-report';
 import { encodeErrorReply } from './error-codec';
 import { FifoQueue } from './fifo-queue';
 import type { HandlerInvoker } from './handler-invoker';
-import { HandlerContext } from './message-context';
+import { HandlerContext, requestDeadline } from './message-context';
 
 /** What the app needs of every kind of binding: start, stop taking messages, wait, give up. */
 export interface Binding {
@@ -47,13 +55,16 @@ export class IdleSignal {
 export class CoreBinding implements Binding {
   private readonly waiting = new FifoQueue<HandlerContext>();
   private readonly idleSignal = new IdleSignal();
+  private readonly drops: DropReport;
   private inFlight = 0;
   private subscription: TransportSubscription | undefined;
 
   constructor(
     readonly invoker: HandlerInvoker,
     private readonly transport: NatsTransport,
-  ) {}
+  ) {
+    this.drops = new DropReport(invoker.env.logger, invoker.where());
+  }
 
   async bind(): Promise<void> {
     const { subject, queue } = this.invoker.definition;
@@ -64,6 +75,7 @@ export class CoreBinding implements Binding {
     const sub = this.subscription;
     this.subscription = undefined;
     await sub?.drain();
+    this.drops.close();
   }
 
   get busy(): number {
@@ -85,16 +97,29 @@ export class CoreBinding implements Binding {
   }
 
   private readonly accept = (msg: WireMessage): void => {
+    const fault = headerFault(msg);
+    if (fault !== undefined) {
+      this.turnAway(msg, new BadRequestError(fault));
+      return;
+    }
     const { definition, env } = this.invoker;
-    if (this.inFlight < definition.concurrency) {
+    // Only requests have deadlines: an event's sender waits for nothing.
+    const deadline = definition.kind === 'endpoint' ? requestDeadline(msg) : undefined;
+    if (typeof deadline === 'string') {
+      this.turnAway(msg, new BadRequestError(deadline));
+    } else if (this.inFlight < definition.concurrency) {
       this.inFlight++;
-      this.invoker.invoke(new HandlerContext(msg, definition, env), this.finish);
+      this.invoker.invoke(new HandlerContext(msg, definition, env, deadline), this.finish);
     } else if (this.waiting.length < definition.maxPending) {
-      this.waiting.push(new HandlerContext(msg, definition, env));
+      this.waiting.push(new HandlerContext(msg, definition, env, deadline));
     } else {
       this.turnAway(
         msg,
-        new UnavailableError(`'${env.serviceName}' is overloaded, try again later`),
+        new UnavailableError(
+          definition.kind === 'endpoint'
+            ? `'${env.serviceName}' is overloaded, try again later`
+            : `${definition.maxPending} events already waiting; use a durable subscription for events that must not be lost`,
+        ),
       );
     }
   };
@@ -133,18 +158,14 @@ export class CoreBinding implements Binding {
     }
   }
 
+  /** Answers an endpoint's message with `error`, or drops an event (counted, logged in sum). */
   private turnAway(msg: WireMessage, error: ServiceError): void {
     this.invoker.recordRejected(error);
-    const { definition, env } = this.invoker;
-    if (definition.kind === 'endpoint') {
+    if (this.invoker.definition.kind === 'endpoint') {
       this.sendError(msg, error);
     } else {
       this.invoker.stats.dropped++;
-      env.logger.warn(
-        { subject: msg.subject, handler: definition.name, reason: error.message },
-        `${this.invoker.where()} dropped an event: ${definition.maxPending} already waiting; ` +
-          'use a durable subscription for events that must not be lost',
-      );
+      this.drops.add(msg.subject, `${error.status} ${error.message}`);
     }
   }
 

@@ -82,8 +82,9 @@ export class HandlerInvoker {
       stats.timed++;
       stats.timedNs += Math.round((performance.now() - ctx.startedAt) * 1e6);
     }
+    ctx.release();
     if (error === undefined) return undefined;
-    const serviceError = toServiceError(error);
+    const serviceError = toServiceError(error, ctx.abortReason());
     this.recordFailure(serviceError);
     const log = { err: error, status: serviceError.status };
     if (serviceError !== error) ctx.logger.error(log, `${this.where()} failed`);

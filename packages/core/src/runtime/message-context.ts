@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HandlerDefinition } from '../discovery/handler-definition';
-import { headerRecord, readHeader } from '../transport/header-codec';
+import { headerRecord, headersOf, readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
+import { ServiceError, TimeoutError, UnavailableError } from '../errors';
+import { clip } from '../clip';
 import type { Logger } from './logger';
 import {
   childTraceparent,
@@ -56,15 +58,14 @@ export const currentContext = new AsyncLocalStorage<HandlerContext>();
 
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {
-  /** When it arrived (`performance.now()` ms); only requests have a deadline to count from. */
-  private readonly receivedAt: number;
-  /** When the handler started (`performance.now()` ms), or -1 when it goes untimed. */
+  /** When it started (`performance.now()` ms), or -1 when it goes untimed. */
   startedAt = 0;
   deliveryCount: number | undefined;
   sequence: number | undefined;
   private cachedCorrelationId: string | undefined;
   private cachedLogger: Logger | undefined;
   private cachedSignal: AbortSignal | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private cachedHeaders: MessageHeaders | undefined;
   private cachedPropagation: Record<string, string> | undefined;
 
@@ -73,9 +74,9 @@ export class HandlerContext implements MessageContext {
     readonly message: WireMessage,
     private readonly handler: HandlerDefinition,
     private readonly env: ContextEnvironment,
-  ) {
-    this.receivedAt = handler.kind === 'endpoint' ? performance.now() : 0;
-  }
+    /** When the requester gives up (`performance.now()` ms); requests only (see `requestDeadline`). */
+    private readonly deadline?: number,
+  ) {}
 
   get subject(): string {
     return this.message.subject;
@@ -94,7 +95,7 @@ export class HandlerContext implements MessageContext {
     return (this.cachedHeaders ??= {
       get: (name) => readHeader(msg, name),
       has: (name) => readHeader(msg, name) !== undefined,
-      toRecord: () => headerRecord(msg.headers),
+      toRecord: () => headerRecord(headersOf(msg)),
     });
   }
 
@@ -105,32 +106,47 @@ export class HandlerContext implements MessageContext {
 
   get logger(): Logger {
     return (this.cachedLogger ??= this.env.logger.child({
-      correlationId: this.correlationId,
+      correlationId: clip(this.correlationId),
       service: this.env.serviceName,
       handler: this.handler.name,
-      subject: this.message.subject,
+      subject: clip(this.message.subject),
     }));
   }
 
   get signal(): AbortSignal {
     if (this.cachedSignal) return this.cachedSignal;
     const remaining = this.remainingMs();
-    this.cachedSignal =
-      remaining === undefined
-        ? this.env.shutdownSignal
-        : AbortSignal.any([
-            this.env.shutdownSignal,
-            AbortSignal.timeout(Math.max(0, Math.ceil(remaining))),
-          ]);
-    return this.cachedSignal;
+    if (remaining === undefined) return (this.cachedSignal = this.env.shutdownSignal);
+    // Its own timer rather than `AbortSignal.timeout`, so that the reason is a 408 and the timer
+    // is cleared when the handler is done instead of living on until the deadline.
+    const deadline = new AbortController();
+    this.deadlineTimer = setTimeout(
+      () => deadline.abort(new TimeoutError("the caller's deadline passed")),
+      Math.max(0, Math.ceil(remaining)),
+    ).unref();
+    return (this.cachedSignal = AbortSignal.any([this.env.shutdownSignal, deadline.signal]));
   }
 
   /** Milliseconds until the requester gives up, if it said; negative once passed. */
   remainingMs(): number | undefined {
-    const raw = readHeader(this.message, REQUEST_TIMEOUT);
-    const timeout = raw === undefined ? NaN : Number(raw);
-    if (!Number.isFinite(timeout) || timeout <= 0) return undefined;
-    return timeout - (performance.now() - this.receivedAt);
+    return this.deadline === undefined ? undefined : this.deadline - performance.now();
+  }
+
+  /**
+   * The caller-facing form of a handler's failure: once the signal aborted, whatever the handler
+   * threw (an `AbortError`, a `fetch` failure) stands for the abort, 408 at the caller's deadline
+   * and 503 at shutdown.
+   */
+  abortReason(): ServiceError | undefined {
+    const signal = this.cachedSignal;
+    if (!signal?.aborted) return undefined;
+    const reason: unknown = signal.reason;
+    return reason instanceof ServiceError ? reason : new UnavailableError(String(reason));
+  }
+
+  /** Frees what the context holds once its message is settled (the deadline timer). */
+  release(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
   }
 
   /** Headers every message sent while handling this one carries: trace and correlation. */
@@ -146,3 +162,22 @@ export class HandlerContext implements MessageContext {
     return (this.cachedPropagation = headers);
   }
 }
+
+/**
+ * The deadline a request's `brigade-timeout-ms` header sets (`performance.now()` ms), `undefined`
+ * when it has none, or the reason the header is refused. Whole or fractional positive
+ * milliseconds are taken; values above `MAX_REQUEST_TIMEOUT_MS` (about 24.8 days, the longest a
+ * timer can wait) are clamped to it; anything else (text, zero, negative) is refused.
+ */
+export function requestDeadline(msg: WireMessage): number | string | undefined {
+  const raw = readHeader(msg, REQUEST_TIMEOUT);
+  if (raw === undefined) return undefined;
+  const timeout = Number(raw);
+  if (!(timeout > 0) || raw.trim() === '') {
+    return `${REQUEST_TIMEOUT} must be a positive number of milliseconds, got '${clip(raw)}'`;
+  }
+  return performance.now() + Math.min(timeout, MAX_REQUEST_TIMEOUT_MS);
+}
+
+/** The longest deadline a request may set, in ms: Node's timers cannot wait longer. */
+export const MAX_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;

@@ -1,9 +1,43 @@
 import { headers as createHeaders, Match, type MsgHdrs } from 'nats';
 import type { HeaderInit, WireHeaders, WireMessage } from './wire-message';
 
-/** Reads a header case-insensitively; `undefined` when absent or empty. */
+const MALFORMED_HEADERS =
+  'malformed headers: a header name holds a character NATS does not allow (space, colon, control or non-ASCII)';
+
+/**
+ * Why a message's header block cannot be decoded, or `undefined` when it can (or there is none).
+ * The `nats` client decodes headers on first read and throws on bytes it does not accept (a space,
+ * colon, control or non-ASCII character in a name), although the server passes them on; a throw
+ * inside its subscription callback would stop the connection reading. Every path that takes a
+ * message asks this first: once it answered `undefined`, the decoded headers are cached and every
+ * later read is safe.
+ */
+export function headerFault(msg: WireMessage): string | undefined {
+  try {
+    void msg.headers;
+    return undefined;
+  } catch {
+    return MALFORMED_HEADERS;
+  }
+}
+
+/** The server's no-responders status: 503 with no body. */
+export function isNoResponders(msg: WireMessage): boolean {
+  return msg.data.length === 0 && headersOf(msg)?.code === 503;
+}
+
+/** The decoded headers; `undefined` when there are none or they cannot be decoded. */
+export function headersOf(msg: WireMessage): WireHeaders | undefined {
+  try {
+    return msg.headers;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a header case-insensitively; `undefined` when absent, empty or unreadable. */
 export function readHeader(msg: WireMessage, name: string): string | undefined {
-  const value = msg.headers?.get(name, Match.IgnoreCase);
+  const value = headersOf(msg)?.get(name, Match.IgnoreCase);
   return value === undefined || value === '' ? undefined : value;
 }
 

@@ -4,6 +4,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
 
+/**
+ * JSON nested deeper than this is refused on decode: `JSON.parse` takes any depth, but
+ * `JSON.stringify`, loggers and handlers recurse through what it returns and would overflow the
+ * stack on what a client sent.
+ */
+export const MAX_JSON_DEPTH = 128;
+/** A shorter body cannot nest deeper than `MAX_JSON_DEPTH`, so it needs no scan. */
+const DEPTH_SCAN_FROM = 2 * MAX_JSON_DEPTH + 1;
+
 /** JSON body codec shared by every handler and client: an empty body is `undefined` both ways. */
 export const jsonCodec = {
   encode(value: unknown): Uint8Array {
@@ -20,9 +29,12 @@ export const jsonCodec = {
     return text === undefined ? EMPTY : encoder.encode(text);
   },
 
-  /** Throws `CodecError` with the parser's reason on malformed UTF-8 or JSON. */
+  /** Throws `CodecError` with the parser's reason on malformed UTF-8 or JSON, or on JSON too deep. */
   decode(data: Uint8Array): unknown {
     if (data.length === 0) return undefined;
+    if (data.length >= DEPTH_SCAN_FROM && nestsDeeperThan(data, MAX_JSON_DEPTH)) {
+      throw new CodecError(`the body is JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     try {
       return JSON.parse(decoder.decode(data)) as unknown;
     } catch (cause) {
@@ -34,3 +46,30 @@ export const jsonCodec = {
     return decoder.decode(data);
   },
 };
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/** True when the UTF-8 JSON text opens more than `max` arrays or objects inside each other. */
+function nestsDeeperThan(data: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -11,7 +11,7 @@ import {
 import { ConnectionError, NotRunningError } from '../errors';
 import type { Logger } from '../runtime/logger';
 import type { ConnectionSettings } from './connection-settings';
-import { toMsgHdrs } from './header-codec';
+import { isNoResponders, toMsgHdrs } from './header-codec';
 import { RequestMux } from './request-mux';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
 
@@ -63,8 +63,16 @@ export class NatsTransport {
     return this.connection.subscribe(subject, {
       queue,
       callback: (err, msg) => {
-        if (err) this.logger.error({ err, subject }, 'subscription error');
-        else onMessage(msg);
+        if (err) {
+          this.logger.error({ err, subject }, 'subscription error');
+          return;
+        }
+        // A throw here would reach the client's protocol parser and leave the connection deaf.
+        try {
+          onMessage(msg);
+        } catch (failure) {
+          this.logger.error({ err: failure, subject }, 'a message could not be taken; skipped');
+        }
       },
     });
   }
@@ -103,7 +111,7 @@ export class NatsTransport {
     try {
       this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply: inbox });
       for await (const msg of sub) {
-        if (msg.headers?.code === 503 && msg.data.length === 0) break; // no responders
+        if (isNoResponders(msg)) break;
         replies.push(msg);
         if (replies.length >= max) break;
       }

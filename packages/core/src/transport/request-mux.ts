@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { createInbox } from 'nats';
-import { NoRespondersError, NotRunningError, RequestTimeoutError } from '../errors';
+import { CodecError, NoRespondersError, NotRunningError, RequestTimeoutError } from '../errors';
+import { headerFault, isNoResponders } from './header-codec';
 import type { WireMessage } from './wire-message';
 
 interface PendingRequest {
@@ -81,7 +82,10 @@ export class RequestMux {
     const entry = this.pending.get(msg.subject.slice(this.inboxPrefix.length + 1));
     if (!entry) return; // the requester already timed out
     this.untrack(entry);
-    if (msg.headers?.code === 503 && msg.data.length === 0) {
+    const fault = headerFault(msg);
+    if (fault !== undefined) {
+      entry.reject(new CodecError(`the reply from '${entry.subject}' is unreadable: ${fault}`));
+    } else if (isNoResponders(msg)) {
       entry.reject(new NoRespondersError(entry.subject));
     } else {
       entry.resolve(msg);
