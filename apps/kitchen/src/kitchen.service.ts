@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import { Bus, Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
-import { ORDERS_STREAM, Subjects, type OrderEvent, type PaidOrder } from '@restaurant/contracts';
+import {
+  orderEventOptions,
+  ORDERS_STREAM,
+  Subjects,
+  type OrderEvent,
+  type PaidOrder,
+} from '@restaurant/contracts';
 
 /** Which kitchen this is and how long a dish takes, from the environment. */
 export const kitchenSettings = {
@@ -30,17 +36,19 @@ export class Kitchen {
     const kitchen = kitchenSettings.id;
     this.cooking++;
     try {
-      await this.bus.publish(Subjects.cooking, event(order.id, kitchen), {
-        durable: true,
-        msgId: `cooking-${order.id}-${kitchen}`,
-      });
+      await this.bus.publish(
+        Subjects.cooking,
+        event(order.id, kitchen),
+        orderEventOptions(order.id, `cooking-${order.id}-${kitchen}`),
+      );
       const dishes = order.items.reduce((n, line) => n + line.quantity, 0);
       ctx.logger.info({ order: order.id, dishes, attempt: ctx.deliveryCount }, 'cooking');
       await sleep(dishes * kitchenSettings.msPerDish, ctx.signal);
-      await this.bus.publish(Subjects.cooked, event(order.id, kitchen), {
-        durable: true,
-        msgId: `cooked-${order.id}`,
-      });
+      await this.bus.publish(
+        Subjects.cooked,
+        event(order.id, kitchen),
+        orderEventOptions(order.id, `cooked-${order.id}`),
+      );
       this.cooked++;
     } finally {
       this.cooking--;

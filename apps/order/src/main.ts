@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Brigade } from '@brigade/core';
-import { ORDERS_STREAM } from '@restaurant/contracts';
+import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { OrderService } from './order.service';
 
-void Brigade.run({ services: [OrderService], streams: [ORDERS_STREAM] });
+void Brigade.run({ services: [OrderService], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS });

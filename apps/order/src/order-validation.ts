@@ -1,4 +1,4 @@
-import { MENU } from '@restaurant/contracts';
+import { MENU, priceOf } from '@restaurant/contracts';
 
 const MAX_LINES = 20;
 const MAX_QUANTITY = 50;
@@ -22,7 +22,7 @@ export function validateNewOrder(input: unknown): string[] {
       string,
       unknown
     >;
-    if (typeof dish !== 'string' || !(dish in MENU)) {
+    if (typeof dish !== 'string' || priceOf(dish) === undefined) {
       problems.push(`items[${i}].dish must be one of: ${Object.keys(MENU).join(', ')}`);
     }
     if (

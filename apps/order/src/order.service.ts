@@ -13,8 +13,11 @@ import {
 } from '@brigade/core';
 import {
   isLater,
-  MENU,
+  ORDER_ID_HEADER,
+  orderEventOptions,
+  ORDERS_BUCKET,
   ORDERS_STREAM,
+  priceOf,
   statusOf,
   Subjects,
   type NewOrder,
@@ -38,7 +41,7 @@ export class OrderService {
     private readonly bus: Bus,
     stores: KeyValueStores,
   ) {
-    this.orders = stores.open<Order>('orders', { history: 5 });
+    this.orders = stores.open<Order>(ORDERS_BUCKET.name, ORDERS_BUCKET);
     this.orders.catch(() => undefined); // surfaced by the first handler that awaits it
   }
 
@@ -53,13 +56,17 @@ export class OrderService {
       id: randomUUID().slice(0, 8),
       customer,
       items,
-      total: items.reduce((sum, line) => sum + (MENU[line.dish] as number) * line.quantity, 0),
+      total: items.reduce((sum, line) => sum + (priceOf(line.dish) ?? 0) * line.quantity, 0),
       status: 'placed',
       history: [{ status: 'placed', at: now }],
     };
     await (await this.orders).create(order.id, order);
     const event: OrderEvent = { id: order.id, at: now };
-    await this.bus.publish(Subjects.placed, event, { durable: true, msgId: `placed-${order.id}` });
+    await this.bus.publish(
+      Subjects.placed,
+      event,
+      orderEventOptions(order.id, `placed-${order.id}`),
+    );
     ctx.logger.info({ order: order.id, total: order.total }, 'order placed');
     return order;
   }
@@ -74,9 +81,16 @@ export class OrderService {
     return entry.value;
   }
 
-  /** Moves an order forward. Late or repeated events change nothing. */
+  /**
+   * Moves an order forward. Late or repeated events change nothing. One order's events are taken
+   * one after another (other orders' side by side), so two updates of one order never race.
+   */
   @Subscribe(Subjects.allEvents, {
-    durable: { stream: ORDERS_STREAM.name, consumer: 'order_tracker' },
+    durable: {
+      stream: ORDERS_STREAM.name,
+      consumer: 'order_tracker',
+      orderBy: { header: ORDER_ID_HEADER },
+    },
   })
   async track(event: OrderEvent, ctx: MessageContext): Promise<void> {
     const status = statusOf(ctx.subject);

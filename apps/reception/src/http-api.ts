@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServiceError, toServiceError, type Bus, type Logger } from '@brigade/core';
 import {
-  NoRespondersError,
-  RequestTimeoutError,
-  ServiceError,
-  type Bus,
-  type Logger,
-} from '@brigade/core';
-import { MENU, Subjects, type Order, type PaidOrder } from '@restaurant/contracts';
+  MENU,
+  orderEventOptions,
+  Subjects,
+  type Order,
+  type PaidOrder,
+} from '@restaurant/contracts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ORDER_PATH = /^\/orders\/([A-Za-z0-9-]{1,64})$/;
@@ -58,20 +58,19 @@ export class ReceptionHttpApi {
       const { status, body } = await this.route(req);
       send(res, status, body);
     } catch (err) {
-      if (err instanceof HttpError) {
-        send(res, err.status, {
-          error: err.message,
-          ...(err.details === undefined ? {} : { details: err.details }),
-        });
-      } else {
-        this.logger.error({ err, method: req.method, url: req.url }, 'request failed');
-        send(res, 500, { error: 'internal error' });
+      const failure = err instanceof HttpError ? err : fromService(err);
+      if (failure.status === 500) {
+        this.logger.error({ err, method: req.method, url: clip(req.url ?? '') }, 'request failed');
       }
+      send(res, failure.status, {
+        error: failure.message,
+        ...(failure.details === undefined ? {} : { details: failure.details }),
+      });
     }
   }
 
   private async route(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const path = new URL(req.url ?? '/', 'http://reception').pathname;
+    const path = pathOf(req.url);
     if (path === '/orders') {
       allow(req, 'POST');
       return { status: 202, body: await this.placeOrder(await readJson(req)) };
@@ -99,27 +98,43 @@ export class ReceptionHttpApi {
       total: order.total,
       at: new Date().toISOString(),
     };
-    await this.bus.publish(Subjects.paid, paid, { durable: true, msgId: `paid-${order.id}` });
+    await this.bus.publish(Subjects.paid, paid, orderEventOptions(order.id, `paid-${order.id}`));
     return { id: order.id, status: 'paid', total: order.total };
   }
 
-  /**
-   * A request to another service. Its error replies become HTTP errors (422 becomes 400); a
-   * service that is down or too slow becomes 503, which the customer may retry.
-   */
-  private async ask<T>(subject: string, body: unknown): Promise<T> {
-    try {
-      return await this.bus.request<T>(subject, body, { timeout: 5_000 });
-    } catch (err) {
-      if (err instanceof ServiceError && err.status < 500) {
-        throw new HttpError(err.status === 422 ? 400 : err.status, err.message, err.details);
-      }
-      if (err instanceof NoRespondersError || err instanceof RequestTimeoutError) {
-        throw new HttpError(503, 'the order service is unavailable; try again shortly');
-      }
-      throw err;
-    }
+  /** A request to another service; its failures are answered by `fromService`. */
+  private ask<T>(subject: string, body: unknown): Promise<T> {
+    return this.bus.request<T>(subject, body, { timeout: 5_000 });
   }
+}
+
+/**
+ * The HTTP answer to a failed call to the bus: a service's error reply keeps its status (422
+ * becomes 400); a service or JetStream that is down or too slow becomes 503, which the customer
+ * may retry; anything else is a 500 without details.
+ */
+function fromService(err: unknown): HttpError {
+  const failure = toServiceError(err);
+  const status = failure.status === 422 ? 400 : failure.status;
+  if (status === 503 && !(err instanceof ServiceError))
+    return new HttpError(503, 'the restaurant is unavailable right now; try again shortly');
+  return new HttpError(status, failure.message, failure.details);
+}
+
+/** The path of a request target; a target that is no URL path is a 400. */
+function pathOf(target: string | undefined): string {
+  if (target === undefined || !target.startsWith('/'))
+    throw new HttpError(400, 'the request target must be a path, like /orders');
+  try {
+    return new URL(target, 'http://reception').pathname;
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid path');
+  }
+}
+
+/** A value from the request, cut for a log line. */
+function clip(value: string): string {
+  return value.length <= 128 ? value : `${value.slice(0, 128)}… (${value.length} characters)`;
 }
 
 function allow(req: IncomingMessage, method: string): void {

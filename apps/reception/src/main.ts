@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Brigade } from '@brigade/core';
-import { ORDERS_STREAM } from '@restaurant/contracts';
+import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { ReceptionHttpApi } from './http-api';
 import { Reception } from './reception.service';
 
@@ -8,7 +8,7 @@ const port = Number(process.env['PORT'] ?? 8080);
 let api: ReceptionHttpApi | undefined;
 
 void Brigade.run(
-  { services: [Reception], streams: [ORDERS_STREAM] },
+  { services: [Reception], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
   {
     async started(app) {
       api = new ReceptionHttpApi(app.bus, app.logger);

@@ -1,5 +1,5 @@
 import { Bus, Service, Subscribe, type MessageContext } from '@brigade/core';
-import { ORDERS_STREAM, Subjects, type OrderEvent } from '@restaurant/contracts';
+import { orderEventOptions, ORDERS_STREAM, Subjects, type OrderEvent } from '@restaurant/contracts';
 
 /** Receives cooked orders from the kitchen and marks them served. */
 @Service({ name: 'reception', version: '1.0.0', description: 'Takes orders and serves them' })
@@ -9,10 +9,11 @@ export class Reception {
   @Subscribe(Subjects.cooked, { durable: { stream: ORDERS_STREAM.name } })
   async serve(cooked: OrderEvent, ctx: MessageContext): Promise<void> {
     const served: OrderEvent = { id: cooked.id, at: new Date().toISOString() };
-    await this.bus.publish(Subjects.served, served, {
-      durable: true,
-      msgId: `served-${cooked.id}`,
-    });
+    await this.bus.publish(
+      Subjects.served,
+      served,
+      orderEventOptions(cooked.id, `served-${cooked.id}`),
+    );
     ctx.logger.info({ order: cooked.id, cookedBy: cooked.kitchen }, 'order served');
   }
 }
