@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
-import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
+import { connect as tcpConnect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { Cleanup, NatsServer, RawNatsConnection, waitFor } from '@brigade/testing';
+import { fuzzFrame, fuzzHttpRequest, LEAKS, Seeded } from './support/fuzz-inputs';
 import { freePort, REPO_ROOT, startProcess, type RunningProcess } from '../scripts/supervisor';
 import { TOPOLOGY } from '../scripts/topology';
 
@@ -134,12 +137,13 @@ describe('the restaurant, as separate processes @integration', function () {
       ids.push(placed.body['id'] as string);
     }
     const cookedBy = new Map<string, string>();
-    nc.subscribe('orders.cooked', {
+    const cooked = nc.subscribe('orders.cooked', {
       callback: (_e, m) => {
         const event = json.decode(m.data) as { id: string; kitchen: string };
         cookedBy.set(event.id, event.kitchen);
       },
     });
+    cleanup.add(cooked, (sub) => sub.unsubscribe());
 
     // A kitchen dies mid-run: what it was cooking goes to the other one after ackWait.
     await waitFor(() => [...cookedBy.values()].filter((k) => k === 'kitchen-1').length >= 4, {
@@ -179,5 +183,109 @@ describe('the restaurant, as separate processes @integration', function () {
       (await nc.request('audit.summary', undefined, { timeout: 2_000 })).data,
     ) as Record<string, number>;
     expect(audit['served']).to.be.at.least(51);
+    cooked.unsubscribe();
+  });
+
+  it('takes thousands of malformed messages and hundreds of malformed HTTP requests without a crash, a deaf process or a leak', async () => {
+    const seed = Number(process.env['FUZZ_SEED'] ?? 20_261_201);
+    const rng = new Seeded(seed);
+    const raw = cleanup.add(await RawNatsConnection.open(natsUrl), (c) => c.close());
+    const endpoints = ['order.create', 'order.get', 'kitchen.status', 'audit.summary'];
+    const durable = ['orders.paid', 'orders.cooked', 'orders.placed'];
+    const answers = new Map<string, number>();
+    const count = (what: string): void => void answers.set(what, (answers.get(what) ?? 0) + 1);
+
+    async function round(messages: number, httpRequests: number): Promise<void> {
+      for (let i = 0; i < messages; i++) {
+        const frame = fuzzFrame(rng);
+        if (i % 5 === 4) {
+          raw.publish(rng.pick(durable), frame); // stored in ORDERS: a durable handler's poison
+          continue;
+        }
+        const subject = rng.pick(endpoints);
+        const reply = await raw.request(subject, frame, 5_000).catch((err: Error) => {
+          throw new Error(`seed ${seed}, message ${i} to ${subject}: no answer (${err.message})`);
+        });
+        const head = reply.headers?.toString('utf8') ?? '';
+        const code = /Nats-Service-Error-Code: (\d+)/.exec(head)?.[1] ?? 'ok';
+        count(code);
+        expect(code, `seed ${seed}, message ${i} to ${subject}: ${head}`).to.match(/^(ok|4\d\d)$/);
+        expect(
+          `${head}${reply.payload.toString('utf8')}`,
+          `seed ${seed}, message ${i}`,
+        ).to.not.match(LEAKS);
+      }
+      await raw.flush();
+      for (let i = 0; i < httpRequests; i++) {
+        const response = await rawHttp(port, fuzzHttpRequest(rng));
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+        count(`http ${status || 'closed'}`);
+        expect(status, `seed ${seed}, HTTP request ${i}: ${response.slice(0, 200)}`).to.be.below(
+          500,
+        );
+        expect(response, `seed ${seed}, HTTP request ${i}`).to.not.match(LEAKS);
+      }
+    }
+
+    await round(1_500, 150);
+    const warmed = rssOf(running);
+    await round(1_500, 150);
+    const after = rssOf(running);
+    console.log(`      fuzz seed ${seed}: ${JSON.stringify(Object.fromEntries(answers))}`);
+    for (const [label, rss] of after) {
+      const before = warmed.get(label) ?? 0;
+      console.log(
+        `      ${label}: RSS ${mb(before)} MB after round 1, ${mb(rss)} MB after round 2`,
+      );
+      expect(rss, `${label} memory`).to.be.below(before * 1.25 + 8 * 1024 * 1024);
+    }
+    for (const proc of running.values())
+      if (proc.label !== 'kitchen-1')
+        expect(proc.running, `${proc.label} still runs`).to.equal(true);
+
+    // Everyone still hears: a valid order goes all the way, and the poison is in the DLQ.
+    const fine = await post(
+      JSON.stringify({ customer: 'Jisoo', items: [{ dish: 'japchae', quantity: 1 }] }),
+    );
+    expect(fine.status).to.equal(202);
+    await waitFor(async () => (await order(fine.body['id'] as string)).status === 'served', {
+      timeout: 30_000,
+    });
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.streams.info('DEAD_LETTERS')).state.messages).to.be.greaterThan(0);
   });
 });
+
+/** Sends raw bytes to an HTTP port; resolves with whatever came back before the server closed. */
+function rawHttp(port: number, request: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('reception did not answer within 5 s'));
+    }, 5_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined); // a reset after the answer is fine
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.end(request);
+  });
+}
+
+/** Resident memory of each running service process, in bytes. */
+function rssOf(running: Map<string, RunningProcess>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const proc of running.values()) {
+    if (!proc.running || proc.child.pid === undefined) continue;
+    const status = readFileSync(`/proc/${proc.child.pid}/status`, 'utf8');
+    sizes.set(proc.label, Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
+  }
+  return sizes;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}

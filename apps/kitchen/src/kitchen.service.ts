@@ -1,10 +1,18 @@
 import { hostname } from 'node:os';
-import { Bus, Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
+import {
+  Bus,
+  Endpoint,
+  PermanentError,
+  Service,
+  Subscribe,
+  type MessageContext,
+} from '@brigade/core';
 import {
   orderEventOptions,
   ORDERS_STREAM,
   Subjects,
   type OrderEvent,
+  type OrderLine,
   type PaidOrder,
 } from '@restaurant/contracts';
 
@@ -33,6 +41,7 @@ export class Kitchen {
     concurrency: 2,
   })
   async cook(order: PaidOrder, ctx: MessageContext): Promise<void> {
+    if (!isPaidOrder(order)) throw new PermanentError('not a paid order: no cooking it');
     const kitchen = kitchenSettings.id;
     this.cooking++;
     try {
@@ -60,6 +69,19 @@ export class Kitchen {
   status(): { kitchen: string; cooking: number; cooked: number } {
     return { kitchen: kitchenSettings.id, cooking: this.cooking, cooked: this.cooked };
   }
+}
+
+function isPaidOrder(value: unknown): value is PaidOrder {
+  const order = value as Partial<PaidOrder> | null;
+  return (
+    typeof order?.id === 'string' &&
+    Array.isArray(order.items) &&
+    order.items.every(
+      (line: unknown) =>
+        typeof (line as OrderLine | null)?.dish === 'string' &&
+        Number.isInteger((line as OrderLine).quantity),
+    )
+  );
 }
 
 function event(id: string, kitchen: string): OrderEvent {

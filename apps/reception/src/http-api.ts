@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ServiceError, toServiceError, type Bus, type Logger } from '@brigade/core';
+import { decodeJson, ServiceError, toServiceError, type Bus, type Logger } from '@brigade/core';
 import {
   MENU,
   orderEventOptions,
@@ -154,9 +154,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return decodeJson(Buffer.concat(chunks));
   } catch (err) {
-    throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, (err as Error).message);
   }
 }
 

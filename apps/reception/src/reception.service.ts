@@ -1,4 +1,4 @@
-import { Bus, Service, Subscribe, type MessageContext } from '@brigade/core';
+import { Bus, PermanentError, Service, Subscribe, type MessageContext } from '@brigade/core';
 import { orderEventOptions, ORDERS_STREAM, Subjects, type OrderEvent } from '@restaurant/contracts';
 
 /** Receives cooked orders from the kitchen and marks them served. */
@@ -8,6 +8,7 @@ export class Reception {
 
   @Subscribe(Subjects.cooked, { durable: { stream: ORDERS_STREAM.name } })
   async serve(cooked: OrderEvent, ctx: MessageContext): Promise<void> {
+    if (typeof cooked?.id !== 'string') throw new PermanentError('not an order event');
     const served: OrderEvent = { id: cooked.id, at: new Date().toISOString() };
     await this.bus.publish(
       Subjects.served,

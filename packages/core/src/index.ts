@@ -55,6 +55,7 @@ export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';
 export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
 export { toServiceError } from './runtime/error-codec';
+export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';
 export type { HeaderInit } from './transport/wire-message';
 export {

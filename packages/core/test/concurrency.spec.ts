@@ -107,6 +107,11 @@ describe('concurrency and backpressure @integration', () => {
     await waitFor(() => started === 6);
     const event = app.stats().find((s) => s.handler.name === 'event')?.stats;
     expect(event).to.include({ dropped: 7, numErrors: 7 });
+    const stats = (await bed.client.request('$SRV.STATS.tight')).json<{
+      endpoints: { name: string; data?: unknown }[];
+    }>();
+    expect(stats.endpoints.find((e) => e.name === 'event')?.data).to.deep.equal({ dropped: 7 });
+    expect(stats.endpoints.find((e) => e.name === 'ask')).to.not.have.property('data');
     // One line for the first drop, one sum for the rest (at the latest when the app stops).
     expect(logs.lines.filter((l) => String(l['msg']).includes('dropped an event'))).to.have.length(
       1,

@@ -48,7 +48,7 @@ export class RawNatsConnection {
   /** Connects to `nats://host:port` (or `host:port`) and waits until the server accepted `CONNECT`. */
   static async open(url: string, options: RawConnectOptions = {}): Promise<RawNatsConnection> {
     const { hostname, port } = new URL(url.includes('://') ? url : `nats://${url}`);
-    const socket = tcpConnect({ host: hostname, port: Number(port || 4222) });
+    const socket = tcpConnect({ host: hostname, port: Number(port || 4222), noDelay: true });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -102,9 +102,9 @@ export class RawNatsConnection {
   /** Publishes `frame` with a fresh reply inbox and resolves with the first message on it. */
   async request(subject: string, frame: RawFrame, timeoutMs = 5_000): Promise<RawMessage> {
     const reply = `_RAW_INBOX.${process.pid}.${this.nextSid}.${Date.now().toString(36)}`;
+    // The server takes one connection's protocol in order: the SUB is in place before the PUB.
     const inbox = this.subscribe(reply);
     try {
-      await this.flush(timeoutMs);
       this.publish(subject, { ...frame, reply });
       return await inbox.next(timeoutMs);
     } finally {

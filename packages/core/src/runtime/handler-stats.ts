@@ -11,7 +11,10 @@ export interface HandlerStats {
    * was timed; in bursts, where one in several is, the mean of the timed ones stands for the rest.
    */
   readonly processingTimeNs: number;
-  /** Events dropped because `maxPending` were already waiting. */
+  /**
+   * Events a core (not durable) event handler dropped: `maxPending` were already waiting, the
+   * headers could not be decoded, or the app stopped before they ran. In `STATS` as `data.dropped`.
+   */
   readonly dropped: number;
 }
 

@@ -112,6 +112,8 @@ export class ServiceApi {
                 stats.numRequests === 0
                   ? 0
                   : Math.trunc(stats.processingTimeNs / stats.numRequests),
+              // Core event handlers drop what they cannot take (backpressure, malformed headers).
+              ...(h.kind === 'event' && !h.durable ? { data: { dropped: stats.dropped } } : {}),
             };
           }),
         };

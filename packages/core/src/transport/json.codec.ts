@@ -73,3 +73,12 @@ function nestsDeeperThan(data: Uint8Array, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Parses a JSON body the way Brigade parses every message: an empty body is `undefined`; invalid
+ * UTF-8 or JSON, or JSON nested deeper than `MAX_JSON_DEPTH`, throws `CodecError` (a 400 when it
+ * reaches a caller). For gateways that take JSON from elsewhere, such as an HTTP server.
+ */
+export function decodeJson(data: Uint8Array): unknown {
+  return jsonCodec.decode(data);
+}
