@@ -97,4 +97,43 @@ describe('docker-compose.yml', () => {
       }
     });
   }
+
+  describe('the 3-node cluster variant (docker-compose.cluster.yml)', () => {
+    const cluster = parse(readFileSync(join(ROOT, 'docker-compose.cluster.yml'), 'utf8')) as {
+      services: Record<string, ComposeService>;
+      volumes: Record<string, unknown>;
+    };
+    const nodes = ['nats', 'nats-2', 'nats-3'];
+    const flag = (command: string[] | undefined, name: string): string | undefined =>
+      command?.[command.indexOf(name) + 1];
+
+    it('runs three JetStream nodes of one cluster, routed to each other, each with its own volume', () => {
+      const names = nodes.map((n) => flag(cluster.services[n]?.command, '--server_name'));
+      expect(new Set(names).size).to.equal(3);
+      const mounts = new Set<string>();
+      for (const node of nodes) {
+        const command = cluster.services[node]?.command;
+        expect(command, node).to.include('--jetstream');
+        expect(flag(command, '--cluster_name'), node).to.equal('restaurant');
+        const routes = flag(command, '--routes')?.split(',');
+        expect(routes, node).to.deep.equal(nodes.map((n) => `nats://${n}:6222`));
+        const volumes = cluster.services[node]?.volumes ?? compose.services[node]?.volumes ?? [];
+        const [volume] = (volumes[0] ?? '').split(':');
+        expect({ ...compose.volumes, ...cluster.volumes }, node).to.have.property(volume as string);
+        mounts.add(volume as string);
+      }
+      expect(mounts.size).to.equal(3);
+    });
+
+    it('replicates the restaurant three times and points every app at every node', () => {
+      for (const service of TOPOLOGY) {
+        const entry = cluster.services[service.name];
+        expect(entry?.environment?.['STREAM_REPLICAS'], service.name).to.equal('3');
+        expect(entry?.environment?.['NATS_URL']?.split(','), service.name).to.deep.equal(
+          nodes.map((n) => `nats://${n}:4222`),
+        );
+        expect(Object.keys(entry?.depends_on ?? {}), service.name).to.deep.equal(nodes);
+      }
+    });
+  });
 });

@@ -1,86 +1,31 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { JSONCodec, type NatsConnection } from 'nats';
 import { connect as tcpConnect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Cleanup, NatsServer, RawNatsConnection, waitFor } from '@brigade/testing';
 import { fuzzFrame, fuzzHttpRequest, LEAKS, Seeded } from './support/fuzz-inputs';
-import { freePort, REPO_ROOT, startProcess, type RunningProcess } from '../scripts/supervisor';
-import { TOPOLOGY } from '../scripts/topology';
+import { Restaurant, type HttpAnswer, type Order } from './support/restaurant';
+import type { RunningProcess } from '../scripts/supervisor';
 
 const json = JSONCodec();
-const LOGS = join(REPO_ROOT, '.demo', 'test-logs');
-
-interface Order {
-  id: string;
-  status: string;
-  cookedBy?: string;
-  history: { status: string }[];
-}
-
 describe('the restaurant, as separate processes @integration', function () {
   this.timeout(120_000);
   const cleanup = new Cleanup();
-  const running = new Map<string, RunningProcess>();
-  let server: NatsServer;
+  let restaurant: Restaurant;
+  let running: Map<string, RunningProcess>;
   let nc: NatsConnection;
-  let base: string;
   let natsUrl: string;
   let port: number;
-
-  function start(name: string, label = name): RunningProcess {
-    const service = TOPOLOGY.find((s) => s.name === name);
-    if (!service) throw new Error(`no service ${name}`);
-    const env: Record<string, string> = {
-      NATS_URL: natsUrl,
-      COOK_MS_PER_DISH: '120',
-      BRIGADE_LOG_LEVEL: 'info',
-    };
-    if (name === 'kitchen') env['KITCHEN_ID'] = label;
-    if (service.http) env['PORT'] = String(port);
-    const proc = cleanup.add(startProcess(service, label, env, LOGS), (p) => p.kill());
-    running.set(label, proc);
-    return proc;
-  }
-
-  async function instances(name: string): Promise<number> {
-    let count = 0;
-    for await (const _ of await nc.services.client().ping(name)) count++;
-    return count;
-  }
-
-  async function post(
-    body: string,
-    contentType = 'application/json',
-  ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${base}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': contentType },
-      body,
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
-
-  async function order(id: string): Promise<Order> {
-    return (await (await fetch(`${base}/orders/${id}`)).json()) as Order;
-  }
+  const start = (name: string, label?: string): RunningProcess => restaurant.start(name, label);
+  const instances = (name: string): Promise<number> => restaurant.instances(name);
+  const post = (body: string, contentType?: string): Promise<HttpAnswer> =>
+    restaurant.post(body, contentType);
+  const order = (id: string): Promise<Order> => restaurant.order(id);
 
   before(async () => {
-    server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
-    natsUrl = server.url;
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    nc = cleanup.add(await connect({ servers: natsUrl }), (c) => c.close());
-    start('order');
-    start('kitchen', 'kitchen-1');
-    start('kitchen', 'kitchen-2');
-    start('reception');
-    start('audit');
-    await waitFor(async () => (await fetch(`${base}/health`)).ok, { timeout: 30_000 });
-    await waitFor(
-      async () => (await instances('kitchen')) === 2 && (await instances('order')) === 1,
-      { timeout: 30_000 },
-    );
+    const server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+    restaurant = await Restaurant.open(cleanup, server.url);
+    ({ running, nc, natsUrl, port } = restaurant);
   });
   after(() => cleanup.run());
 
@@ -106,9 +51,16 @@ describe('the restaurant, as separate processes @integration', function () {
       'items[0].quantity must be a whole number from 1 to 50',
     ]);
 
-    expect((await fetch(`${base}/orders/nope`)).status).to.equal(404);
-    expect((await fetch(`${base}/tables`)).status).to.equal(404);
-    expect((await fetch(`${base}/orders`, { method: 'GET' })).status).to.equal(405);
+    const inherited = await post(
+      JSON.stringify({ customer: 'Minji', items: [{ dish: 'constructor', quantity: 1 }] }),
+    );
+    expect(inherited.status).to.equal(400);
+    const target = await rawHttp(port, Buffer.from('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+    expect(target).to.match(/^HTTP\/1\.1 400 /);
+
+    expect((await fetch(`${restaurant.base}/orders/nope`)).status).to.equal(404);
+    expect((await fetch(`${restaurant.base}/tables`)).status).to.equal(404);
+    expect((await fetch(`${restaurant.base}/orders`, { method: 'GET' })).status).to.equal(405);
 
     const fine = await post(
       JSON.stringify({ customer: 'Minji', items: [{ dish: 'kimchi', quantity: 1 }] }),

@@ -1,8 +1,12 @@
 import { Brigade, type BrigadeApp, type BrigadeOptions } from '@brigade/core';
+import type { NatsCluster } from './nats-cluster';
 import type { NatsServer } from './nats-server';
 
-/** Starts an app against a test server, silent unless BRIGADE_LOG_LEVEL says otherwise. */
-export function startApp(server: NatsServer, options: BrigadeOptions): Promise<BrigadeApp> {
+/** Starts an app against a test server or cluster, silent unless BRIGADE_LOG_LEVEL says otherwise. */
+export function startApp(
+  server: NatsServer | NatsCluster,
+  options: BrigadeOptions,
+): Promise<BrigadeApp> {
   return Brigade.start({
     ...options,
     nats: { servers: server.url, ...options.nats },

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect } from 'nats';
-import { Cleanup, findNatsServer, NatsServer, waitFor } from '@brigade/testing';
+import { Cleanup, findNatsServer, NatsCluster, NatsServer, waitFor } from '@brigade/testing';
 
 describe('testing kit', () => {
   describe('waitFor', () => {
@@ -80,6 +80,34 @@ describe('testing kit', () => {
           timeout: 10_000,
         },
       );
+    });
+  });
+
+  describe('NatsCluster @integration', function () {
+    this.timeout(60_000);
+    const cleanup = new Cleanup();
+    afterEach(() => cleanup.run());
+
+    it('runs three JetStream nodes that keep a replicated stream through the loss of its leader', async () => {
+      const cluster = cleanup.add(await NatsCluster.start(), (c) => c.stop());
+      expect(new Set(cluster.nodes.map((n) => n.port)).size).to.equal(3);
+      const nc = cleanup.add(await connect({ servers: cluster.url.split(',') }), (c) => c.close());
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.add({ name: 'KEPT', subjects: ['kept.>'], num_replicas: 3 });
+      const js = nc.jetstream();
+      await js.publish('kept.one', new TextEncoder().encode('1'));
+      const leader = await cluster.streamLeader('KEPT');
+      await leader.kill();
+      await waitFor(async () => (await cluster.streamLeader('KEPT')) !== leader, {
+        timeout: 20_000,
+        interval: 200,
+      });
+      await waitFor(() => js.publish('kept.two', new TextEncoder().encode('2')), {
+        timeout: 20_000,
+      });
+      expect((await jsm.streams.info('KEPT')).state.messages).to.equal(2);
+      await leader.restart();
+      await cluster.waitForJetStream();
     });
   });
 });
