@@ -116,6 +116,31 @@ describe('brigade CLI @integration', () => {
       expect(fromEnv.code, fromEnv.stderr).to.equal(0);
     });
 
+    it('uses credentials in --server and never prints them', async () => {
+      const secured = cleanup.add(await NatsServer.start({ token: '4711-let-me-in' }), (s) =>
+        s.stop(),
+      );
+      const ok = await brigade([
+        'ls',
+        '--server',
+        `nats://4711-let-me-in@127.0.0.1:${secured.port}`,
+        '--json',
+        '--timeout',
+        '300',
+      ]);
+      expect(ok.code, ok.stderr).to.equal(0);
+      const refused = await brigade([
+        'ls',
+        '--server',
+        `nats://4711-wrong@127.0.0.1:${secured.port}`,
+      ]);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.include('authorization violation').and.not.include('4711-wrong');
+      const invalid = await brigade(['ls', '--server', 'http://user:4711-secret@127.0.0.1:1']);
+      expect(invalid.code).to.equal(1);
+      expect(invalid.stderr).to.include('invalid NATS server URL').and.not.include('4711-secret');
+    });
+
     it('reads the server from NATS_URL', async () => {
       const result = await brigade(['ls', 'kitchen'], { env: { NATS_URL: server.url } });
       expect(result.code, result.stderr).to.equal(0);

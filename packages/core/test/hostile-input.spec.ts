@@ -7,8 +7,10 @@ import {
   Service,
   Subscribe,
   type BrigadeApp,
+  type MessageContext,
 } from '@brigade/core';
 import { Cleanup, NatsServer, RawNatsConnection, startApp, waitFor } from '@brigade/testing';
+import { captureLogs } from './support/log-capture';
 
 /** Header blocks the `nats` client cannot decode: legal bytes on the wire all the same. */
 const UNDECODABLE = {
@@ -146,6 +148,31 @@ describe('hostile input @integration', () => {
     expect(answer.headers?.toString() ?? '').to.not.match(/Nats-Service-Error-Code: 500/);
     const ok = await client.request('hostile.echo', new TextEncoder().encode('1'));
     expect(ok.json()).to.deep.equal({ body: 1 });
+  });
+
+  it('cuts client-supplied values in log lines', async () => {
+    const logs = captureLogs();
+    @Service({ name: 'chatty' })
+    class Chatty {
+      @Endpoint('chatty.log')
+      log(_body: unknown, ctx: MessageContext): string {
+        ctx.logger.info('handled');
+        return 'ok';
+      }
+    }
+    await startApp(server, { services: [Chatty], logger: { instance: logs.logger } }).then((app) =>
+      cleanup.add(app, (a) => a.stop()),
+    );
+    const correlation = 'c'.repeat(60_000);
+    const reply = await raw.request('chatty.log', {
+      headers: `NATS/1.0\r\ncorrelation-id: ${correlation}\r\n\r\n`,
+    });
+    expect(reply.payload.toString()).to.equal('"ok"');
+    const line = logs.lines.find((l) => l['msg'] === 'handled');
+    expect(String(line?.['correlationId']))
+      .to.have.length.below(200)
+      .and.include('60000 characters');
+    expect(JSON.stringify(logs.lines).length).to.be.below(10_000);
   });
 
   it('does not deafen the Service API', async () => {
