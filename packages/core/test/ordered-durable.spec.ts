@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, headers as createHeaders, type NatsConnection } from 'nats';
+import { headers as createHeaders } from 'nats';
 import {
   DefinitionError,
   exploreServices,
@@ -8,7 +8,8 @@ import {
   Subscribe,
   type MessageContext,
 } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { startApp, waitFor } from '@brigade/testing';
+import { serverPerTest } from './support/server-per-test';
 
 const encoder = new TextEncoder();
 
@@ -40,17 +41,19 @@ class Recorder {
 }
 
 describe('ordered durable handlers @integration', () => {
-  const cleanup = new Cleanup();
-  let server: NatsServer;
-  let client: NatsConnection;
-  beforeEach(async () => {
-    server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
-    client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
-  });
-  afterEach(() => cleanup.run());
-
+  const bed = serverPerTest({ jetstream: true });
   const KEYS = ['a', 'b', 'c', 'd'];
   const PER_KEY = 25;
+
+  /** Every message ran, one key's one after another and in order, several keys at once. */
+  async function expectOrdered(seen: Recorder): Promise<void> {
+    await waitFor(() => seen.handled === KEYS.length * PER_KEY, { timeout: 15_000 });
+    expect(seen.overlapsWithinKey).to.equal(0);
+    for (const key of KEYS) {
+      expect(seen.order.get(key), key).to.deep.equal(Array.from({ length: PER_KEY }, (_, i) => i));
+    }
+    expect(seen.maxAtOnce).to.be.greaterThan(1);
+  }
 
   it('runs the messages of one header key one after another, in order, and keys side by side', async () => {
     const seen = new Recorder();
@@ -64,11 +67,11 @@ describe('ordered durable handlers @integration', () => {
         await seen.run(ctx.headers.get('account') as string, body.n);
       }
     }
-    await startApp(server, {
+    await startApp(bed.server, {
       services: [Ledger],
       streams: [{ name: 'LEDGER', subjects: ['ledger.>'] }],
-    }).then((app) => cleanup.add(app, (a) => a.stop()));
-    const js = client.jetstream();
+    }).then((app) => bed.cleanup.add(app, (a) => a.stop()));
+    const js = bed.client.jetstream();
     for (let n = 0; n < PER_KEY; n++) {
       for (const key of KEYS) {
         const hdrs = createHeaders();
@@ -76,12 +79,7 @@ describe('ordered durable handlers @integration', () => {
         await js.publish('ledger.entry', encoder.encode(JSON.stringify({ n })), { headers: hdrs });
       }
     }
-    await waitFor(() => seen.handled === KEYS.length * PER_KEY, { timeout: 15_000 });
-    expect(seen.overlapsWithinKey).to.equal(0);
-    for (const key of KEYS) {
-      expect(seen.order.get(key), key).to.deep.equal(Array.from({ length: PER_KEY }, (_, i) => i));
-    }
-    expect(seen.maxAtOnce).to.be.greaterThan(1);
+    await expectOrdered(seen);
   });
 
   it('keys by a subject token', async () => {
@@ -96,23 +94,18 @@ describe('ordered durable handlers @integration', () => {
         await seen.run(ctx.subject.split('.')[2] as string, body.n);
       }
     }
-    await startApp(server, {
+    await startApp(bed.server, {
       services: [Tracker],
       streams: [{ name: 'TRACK', subjects: ['track.>'] }],
-    }).then((app) => cleanup.add(app, (a) => a.stop()));
-    const js = client.jetstream();
+    }).then((app) => bed.cleanup.add(app, (a) => a.stop()));
+    const js = bed.client.jetstream();
     for (let n = 0; n < PER_KEY; n++) {
       for (const key of KEYS) {
         const status = n % 2 === 0 ? 'cooking' : 'cooked';
         await js.publish(`track.${status}.${key}`, encoder.encode(JSON.stringify({ n })));
       }
     }
-    await waitFor(() => seen.handled === KEYS.length * PER_KEY, { timeout: 15_000 });
-    expect(seen.overlapsWithinKey).to.equal(0);
-    for (const key of KEYS) {
-      expect(seen.order.get(key), key).to.deep.equal(Array.from({ length: PER_KEY }, (_, i) => i));
-    }
-    expect(seen.maxAtOnce).to.be.greaterThan(1);
+    await expectOrdered(seen);
   });
 });
 
