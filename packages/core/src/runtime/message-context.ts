@@ -173,7 +173,7 @@ export function requestDeadline(msg: WireMessage): number | string | undefined {
   const raw = readHeader(msg, REQUEST_TIMEOUT);
   if (raw === undefined) return undefined;
   const timeout = Number(raw);
-  if (!(timeout > 0) || raw.trim() === '') {
+  if (!(timeout > 0)) {
     return `${REQUEST_TIMEOUT} must be a positive number of milliseconds, got '${clip(raw)}'`;
   }
   return performance.now() + Math.min(timeout, MAX_REQUEST_TIMEOUT_MS);
