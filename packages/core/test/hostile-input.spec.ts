@@ -108,6 +108,16 @@ describe('hostile input @integration', () => {
         expect(letter.reason).to.match(/^malformed headers/);
         expect(letter.code).to.equal(400);
         expect(new TextDecoder().decode(letter.data)).to.equal(ORDER);
+        // A letter someone stored with such headers straight into the dead-letter stream is
+        // listed too, its unreadable headers left out, instead of failing the listing.
+        raw.publish('dlq.ORDERS.hostile_cook', { headers, payload: '{"stray":true}' });
+        await raw.flush();
+        const all = await waitFor(async () => {
+          const list = await app.deadLetters.list();
+          return list.length === 2 ? list : undefined;
+        });
+        expect(all[1]?.headers).to.deep.equal({});
+        expect(new TextDecoder().decode(all[1]?.data)).to.equal('{"stray":true}');
       });
 
       it('fails only the one request when it comes back as a reply', async () => {
