@@ -10,6 +10,7 @@ import {
   ValidationError,
   type KeyValueBucket,
   type MessageContext,
+  type OnStart,
 } from '@brigade/core';
 import {
   isLater,
@@ -34,15 +35,22 @@ const MAX_WRITE_ATTEMPTS = 10;
   version: '1.0.0',
   description: 'Owns order state; follows each order through its events',
 })
-export class OrderService {
-  private readonly orders: Promise<KeyValueBucket<Order>>;
+export class OrderService implements OnStart {
+  private bucket: KeyValueBucket<Order> | undefined;
 
   constructor(
     private readonly bus: Bus,
-    stores: KeyValueStores,
-  ) {
-    this.orders = stores.open<Order>(ORDERS_BUCKET.name, ORDERS_BUCKET);
-    this.orders.catch(() => undefined); // surfaced by the first handler that awaits it
+    private readonly stores: KeyValueStores,
+  ) {}
+
+  /** Opens (or creates) the bucket before any handler takes a message. */
+  async onStart(): Promise<void> {
+    this.bucket = await this.stores.open<Order>(ORDERS_BUCKET.name, ORDERS_BUCKET);
+  }
+
+  private get orders(): KeyValueBucket<Order> {
+    if (!this.bucket) throw new Error('the orders bucket opens in onStart');
+    return this.bucket;
   }
 
   @Endpoint(Subjects.create)
@@ -60,7 +68,7 @@ export class OrderService {
       status: 'placed',
       history: [{ status: 'placed', at: now }],
     };
-    await (await this.orders).create(order.id, order);
+    await this.orders.create(order.id, order);
     const event: OrderEvent = { id: order.id, at: now };
     await this.bus.publish(
       Subjects.placed,
@@ -76,7 +84,7 @@ export class OrderService {
     const id = query?.id;
     if (typeof id !== 'string' || id.length === 0)
       throw new ValidationError('give the order id as { "id": "..." }');
-    const entry = await (await this.orders).get(id);
+    const entry = await this.orders.get(id);
     if (!entry) throw new NotFoundError(`no order '${id}'`);
     return entry.value;
   }
@@ -95,7 +103,7 @@ export class OrderService {
   async track(event: OrderEvent, ctx: MessageContext): Promise<void> {
     const status = statusOf(ctx.subject);
     if (!status || typeof event?.id !== 'string') return;
-    const orders = await this.orders;
+    const orders = this.orders;
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const entry = await orders.get(event.id);
       // Not there yet would mean the create is still in flight: let JetStream redeliver.

@@ -31,6 +31,8 @@ export const ErrorCode = {
   Permanent: 'PERMANENT_FAILURE',
   /** No dead letter with that sequence. */
   DeadLetterNotFound: 'DEAD_LETTER_NOT_FOUND',
+  /** A service's `onStart()` failed, so the app did not start. */
+  StartFailed: 'START_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -113,6 +115,13 @@ export class NoStreamError extends BrigadeError {
 export class PermanentError extends BrigadeError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.Permanent, message, options);
+  }
+}
+
+/** A service's `onStart()` failed; the message names the service, the cause is kept. */
+export class StartError extends BrigadeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.StartFailed, message, options);
   }
 }
 
@@ -237,8 +246,11 @@ export class NotFoundError extends ServiceError {
   }
 }
 
-/** 408: the handler ran out of time (its caller's deadline passed). */
-export class TimeoutError extends ServiceError {
+/**
+ * 408: the handler ran out of time (its caller's deadline passed). Not named `TimeoutError`, the
+ * name of the `DOMException` that `AbortSignal.timeout` raises.
+ */
+export class DeadlineExceededError extends ServiceError {
   constructor(message: string, options?: StatusErrorOptions) {
     super(ServiceStatus.Timeout, message, options);
   }
@@ -278,18 +290,31 @@ const STATUS_CLASSES = new Map<
 >([
   [ServiceStatus.BadRequest, BadRequestError],
   [ServiceStatus.NotFound, NotFoundError],
-  [ServiceStatus.Timeout, TimeoutError],
+  [ServiceStatus.Timeout, DeadlineExceededError],
   [ServiceStatus.Conflict, ConflictError],
   [ServiceStatus.Validation, ValidationError],
   [ServiceStatus.Internal, InternalError],
   [ServiceStatus.Unavailable, UnavailableError],
 ]);
 
-/** True for failures a durable handler should not retry. */
-export function isPermanentFailure(error: unknown): boolean {
+/**
+ * True for a `ServiceError`, also one raised by another copy of this library (a second install in
+ * a user's tree): recognised by its code and status as well as by `instanceof`.
+ */
+export function isServiceError(error: unknown): error is ServiceError {
+  if (error instanceof ServiceError) return true;
+  const candidate = error as Partial<ServiceError> | null;
   return (
-    error instanceof PermanentError ||
-    (error instanceof ServiceError &&
-      (error.status === ServiceStatus.BadRequest || error.status === ServiceStatus.Validation))
+    error instanceof Error &&
+    candidate?.code === ErrorCode.ServiceError &&
+    Number.isInteger(candidate.status)
   );
 }
+
+/** The stable `code` of a Brigade error (of any copy of this library), else `undefined`. */
+export function brigadeCodeOf(error: unknown): ErrorCode | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && CODES.has(code as ErrorCode) ? (code as ErrorCode) : undefined;
+}
+
+const CODES = new Set<ErrorCode>(Object.values(ErrorCode));

@@ -55,6 +55,8 @@ export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';
 export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
 export { toServiceError } from './runtime/error-codec';
+export type { HandlerInfo, Invocation, Middleware } from './runtime/middleware';
+export type { OnStart, OnStop } from './runtime/service-lifecycle';
 export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';
 export type { HeaderInit } from './transport/wire-message';
@@ -65,12 +67,14 @@ export {
   ConflictError,
   ConnectionError,
   DeadLetterNotFoundError,
+  DeadlineExceededError,
   DefinitionError,
   ErrorCode,
   InternalError,
   InvalidKeyError,
   InvalidOptionError,
   InvalidSubjectError,
+  isServiceError,
   JetStreamError,
   NoRespondersError,
   NoStreamError,
@@ -81,7 +85,7 @@ export {
   RequestTimeoutError,
   ServiceError,
   ServiceStatus,
-  TimeoutError,
+  StartError,
   UnavailableError,
   ValidationError,
 } from './errors';

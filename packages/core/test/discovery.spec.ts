@@ -63,6 +63,7 @@ describe('discovery', () => {
           payload: 'json',
           metadata: {},
           durable: undefined,
+          middleware: [],
         },
         {
           kind: 'endpoint',
@@ -75,6 +76,7 @@ describe('discovery', () => {
           payload: 'json',
           metadata: {},
           durable: undefined,
+          middleware: [],
         },
       ]);
       expect(Object.isFrozen(service)).to.equal(true);

@@ -22,6 +22,7 @@ function definition(overrides: Partial<HandlerDefinition> = {}): HandlerDefiniti
     payload: 'json',
     metadata: {},
     durable: undefined,
+    middleware: [],
     ...overrides,
   };
 }

@@ -1,4 +1,5 @@
 import type { HandlerKind, PayloadEncoding } from '../metadata/handler-options';
+import type { Middleware } from '../runtime/middleware';
 
 /** A validated handler with every default resolved. Built once at start; read on every message. */
 export interface HandlerDefinition {
@@ -15,6 +16,8 @@ export interface HandlerDefinition {
   readonly metadata: Readonly<Record<string, string>>;
   /** Set for durable (JetStream) event handlers. */
   readonly durable: DurableDefinition | undefined;
+  /** The service's middleware, then the handler's; outermost first. */
+  readonly middleware: readonly Middleware[];
 }
 
 /** A durable handler's consumer, with every default resolved. */

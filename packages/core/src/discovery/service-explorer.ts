@@ -6,6 +6,7 @@ import type {
   ServiceOptions,
 } from '../metadata/handler-options';
 import { parseDuration } from './duration';
+import { middlewareProblem } from '../runtime/middleware';
 import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
 import { assertConstructorMetadata } from '../metadata/reflect-guard';
 import {
@@ -81,6 +82,7 @@ function exploreService(
     check(where, 'queue', options.queue, queueGroupProblem(options.queue));
   check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
   check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
+  check(where, 'middleware', options.middleware, middlewareProblem(options.middleware));
   assertConstructorMetadata(target);
 
   const serviceDefaults: HandlerDefaults = {
@@ -121,6 +123,7 @@ function defineHandler(
   check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
   check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
   check(where, 'metadata', options.metadata, metadataProblem(options.metadata));
+  check(where, 'middleware', options.middleware, middlewareProblem(options.middleware));
   const payload = options.payload ?? 'json';
   if (payload !== 'json' && payload !== 'raw') {
     check(where, 'payload', payload, "payload must be 'json' or 'raw'");
@@ -137,6 +140,7 @@ function defineHandler(
     metadata: Object.freeze({ ...options.metadata }),
     durable:
       options.durable === undefined ? undefined : defineDurable(where, service.name, name, record),
+    middleware: Object.freeze([...(service.middleware ?? []), ...(options.middleware ?? [])]),
   });
 }
 

@@ -1,5 +1,11 @@
 import type { DurableDefinition } from '../discovery/handler-definition';
-import { BadRequestError, isPermanentFailure, ServiceStatus } from '../errors';
+import {
+  BadRequestError,
+  brigadeCodeOf,
+  ErrorCode,
+  isServiceError,
+  ServiceStatus,
+} from '../errors';
 import { IdleSignal, type Binding } from '../runtime/handler-binding';
 import { readHeader } from '../transport/header-codec';
 import type { HandlerInvoker } from '../runtime/handler-invoker';
@@ -185,4 +191,16 @@ export class DurableBinding implements Binding {
       // Disconnected: the server redelivers after ackWait, which is what it is for.
     }
   }
+}
+
+/**
+ * True for failures retrying cannot fix, which are dead-lettered at once: `PermanentError`, and
+ * the caller's faults, `BadRequestError` (malformed JSON too) and `ValidationError`.
+ */
+export function isPermanentFailure(error: unknown): boolean {
+  return (
+    brigadeCodeOf(error) === ErrorCode.Permanent ||
+    (isServiceError(error) &&
+      (error.status === ServiceStatus.BadRequest || error.status === ServiceStatus.Validation))
+  );
 }

@@ -75,6 +75,7 @@ export function backstopDefinition(
     maxPending: 1,
     payload: 'json',
     metadata: Object.freeze({}),
+    middleware: Object.freeze([]),
     durable: Object.freeze({
       stream: settings.advisories.name,
       consumer: `${durable.consumer}_backstop`,

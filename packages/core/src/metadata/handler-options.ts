@@ -1,5 +1,6 @@
 /** What the decorators record. Discovery validates these and resolves defaults. */
 import type { Duration } from '../discovery/duration';
+import type { Middleware } from '../runtime/middleware';
 
 /** A queue group name, or `false` for no queue group: every instance gets every message. */
 export type QueueGroupOption = string | false;
@@ -25,6 +26,8 @@ export interface HandlerOptions {
   payload?: PayloadEncoding;
   /** Strings shown in the NATS Service API `INFO` response for this handler. */
   metadata?: Record<string, string>;
+  /** Middleware of this handler, inside the app's and the service's; outermost first. */
+  middleware?: readonly Middleware[];
 }
 
 /** Options of `@Endpoint`. */
@@ -106,4 +109,6 @@ export interface ServiceOptions {
   concurrency?: number;
   /** Default `maxPending` of the service's handlers. */
   maxPending?: number;
+  /** Middleware of every handler of the service, inside the app's; outermost first. */
+  middleware?: readonly Middleware[];
 }

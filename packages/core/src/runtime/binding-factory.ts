@@ -7,6 +7,7 @@ import type { NatsTransport } from '../transport/nats-transport';
 import { CoreBinding, type Binding } from './handler-binding';
 import { HandlerInvoker } from './handler-invoker';
 import type { Logger } from './logger';
+import type { Middleware } from './middleware';
 
 /**
  * Resolves each service from the container and makes one binding per handler: a core
@@ -18,14 +19,17 @@ export function createBindings(
   transport: NatsTransport,
   durable: DurableSetup | undefined,
   shared: { logger: Logger; shutdownSignal: AbortSignal },
-): { bindings: Binding[]; backstops: Binding[] } {
+  middleware: readonly Middleware[] = [],
+): { bindings: Binding[]; backstops: Binding[]; instances: Map<ServiceDefinition, object> } {
   const bindings: Binding[] = [];
   const backstops: Binding[] = [];
+  const instances = new Map<ServiceDefinition, object>();
   for (const service of services) {
     const instance = resolveService(scope, service);
+    instances.set(service, instance);
     const env = { serviceName: service.name, ...shared };
     for (const handler of service.handlers) {
-      const invoker = new HandlerInvoker(handler, instance, env);
+      const invoker = new HandlerInvoker(handler, instance, env, middleware);
       const backstop = durable?.backstops.get(handler);
       if (!durable || !backstop) {
         bindings.push(new CoreBinding(invoker, transport));
@@ -36,7 +40,7 @@ export function createBindings(
       backstops.push(new DurableBinding(rescuer, durable.context, durable.writer));
     }
   }
-  return { bindings, backstops };
+  return { bindings, backstops, instances };
 }
 
 function resolveService(scope: DependencyContainer, service: ServiceDefinition): object {

@@ -1,4 +1,4 @@
-import { container as rootContainer } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
 import { positiveIntegerProblem } from '../discovery/naming-rules';
 import { exploreServices } from '../discovery/service-explorer';
@@ -13,6 +13,8 @@ import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
 import { Bus } from './bus';
 import { createBindings } from './binding-factory';
+import { middlewareProblem } from './middleware';
+import { ServiceLifecycle } from './service-lifecycle';
 import type { Binding } from './handler-binding';
 import { ServiceApi } from './service-api';
 import type { HandlerStats } from './handler-stats';
@@ -48,6 +50,8 @@ export class BrigadeApp {
     private readonly serviceApi: ServiceApi,
     private readonly shutdown: AbortController,
     private readonly graceMs: number,
+    private readonly lifecycle: ServiceLifecycle,
+    private readonly scope: DependencyContainer,
   ) {}
 
   /**
@@ -72,7 +76,11 @@ export class BrigadeApp {
     const appName = services.map((s) => s.name).join(',');
     const logger = createLogger(options.logger, appName);
 
+    const middlewareIssue = middlewareProblem(options.middleware);
+    if (middlewareIssue) throw new InvalidOptionError(middlewareIssue);
     const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
+    let lifecycle: ServiceLifecycle | undefined;
+    let scope: DependencyContainer | undefined;
     try {
       const jetstream = lazyJetStream(transport);
       const durable = await provisionJetStream(
@@ -84,16 +92,22 @@ export class BrigadeApp {
       );
       const bus = new Bus(transport, jetstream, requestTimeoutMs);
       const deadLetters = new DeadLetters(jetstream, deadLetterSettings);
-      const scope = (options.container ?? rootContainer).createChildContainer();
+      scope = (options.container ?? rootContainer).createChildContainer();
       scope.register(Bus, { useValue: bus });
       scope.register(DeadLetters, { useValue: deadLetters });
       const keyValues = new KeyValueStores(jetstream);
       scope.register(KeyValueStores, { useValue: keyValues });
       const shutdown = new AbortController();
-      const { bindings, backstops } = createBindings(services, scope, transport, durable, {
-        logger,
-        shutdownSignal: shutdown.signal,
-      });
+      const { bindings, backstops, instances } = createBindings(
+        services,
+        scope,
+        transport,
+        durable,
+        { logger, shutdownSignal: shutdown.signal },
+        options.middleware ?? [],
+      );
+      lifecycle = new ServiceLifecycle(instances, logger);
+      await lifecycle.start();
       for (const binding of [...bindings, ...backstops]) await binding.bind();
       const serviceApi = new ServiceApi(
         transport,
@@ -118,6 +132,8 @@ export class BrigadeApp {
         serviceApi,
         shutdown,
         graceMs,
+        lifecycle,
+        scope,
       );
       for (const s of services) {
         logger.info(
@@ -131,7 +147,9 @@ export class BrigadeApp {
       }
       return app;
     } catch (err) {
+      await lifecycle?.stop();
       await transport.close().catch(() => undefined);
+      await scope?.dispose();
       throw err;
     }
   }
@@ -197,8 +215,10 @@ export class BrigadeApp {
         this.logger.error({ running }, 'handlers ignored the abort signal; closing without them');
       }
     }
+    await this.lifecycle.stop();
     await this.transport.close();
     this.bus.detach();
+    await this.scope.dispose();
     this.logger.info('stopped');
   }
 

@@ -1,6 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { LoggerSettings } from './logger';
+import type { Middleware } from './middleware';
 import type { StreamDeclaration } from '../discovery/stream-declaration';
 import type { DeadLetterOptions } from '../jetstream/dead-letter-settings';
 
@@ -28,4 +29,6 @@ export interface BrigadeOptions {
   streams?: readonly StreamDeclaration[];
   /** Where durable handlers' dead letters go. */
   deadLetter?: DeadLetterOptions;
+  /** Middleware of every handler of the app, outside the services' and handlers'; outermost first. */
+  middleware?: readonly Middleware[];
 }

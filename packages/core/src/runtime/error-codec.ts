@@ -1,7 +1,8 @@
 import {
-  BrigadeError,
+  brigadeCodeOf,
   ErrorCode,
   InternalError,
+  isServiceError,
   ServiceError,
   ServiceStatus,
   UnavailableError,
@@ -20,16 +21,18 @@ export const SERVICE_ERROR_CODE = 'Nats-Service-Error-Code';
  * the handler depends on as 503; anything else as a generic 500.
  */
 export function toServiceError(err: unknown, aborted?: ServiceError): ServiceError {
-  if (err instanceof ServiceError) return err;
+  if (isServiceError(err)) return err;
   if (aborted) return aborted;
   const outage = outageOf(err);
-  return outage ? new UnavailableError(outage) : new InternalError('internal error');
+  // The cause stays for the logs; the wire gets the message and status only.
+  return outage
+    ? new UnavailableError(outage, { cause: err })
+    : new InternalError('internal error', { cause: err });
 }
 
 /** What is down, when `err` says a dependency (NATS, JetStream, another service) is unavailable. */
 function outageOf(err: unknown): string | undefined {
-  if (!(err instanceof BrigadeError)) return undefined;
-  switch (err.code) {
+  switch (brigadeCodeOf(err)) {
     case ErrorCode.NoResponders:
       return 'a service it depends on is not running';
     case ErrorCode.RequestTimeout:

@@ -1,11 +1,10 @@
 import {
   BadRequestError,
   InternalError,
-  TimeoutError,
+  DeadlineExceededError,
   UnavailableError,
   type ServiceError,
 } from '../errors';
-import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import { headerFault } from '../transport/header-codec';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
@@ -124,20 +123,15 @@ export class CoreBinding implements Binding {
     }
   };
 
-  private readonly finish = (ctx: HandlerContext, error: unknown, value: unknown): void => {
-    const replyTo = this.invoker.definition.kind === 'endpoint' ? ctx.message.reply : undefined;
-    let body: Uint8Array | undefined;
-    if (error === undefined && replyTo) {
-      try {
-        body = jsonCodec.encode(value);
-      } catch (err) {
-        error = err;
-      }
-    }
+  private readonly finish = (
+    ctx: HandlerContext,
+    error: unknown,
+    reply: Uint8Array | undefined,
+  ): void => {
     const failure = this.invoker.record(ctx, error);
-    if (replyTo) {
+    if (this.invoker.definition.kind === 'endpoint' && ctx.replyExpected) {
       if (failure) this.sendError(ctx.message, failure);
-      else this.sendReply(ctx.message, body as Uint8Array);
+      else this.sendReply(ctx.message, reply as Uint8Array);
     }
     this.inFlight--;
     this.next();
@@ -190,7 +184,7 @@ export class CoreBinding implements Binding {
       if (definition.kind === 'endpoint' && (ctx.remainingMs() ?? 1) <= 0) {
         this.turnAway(
           ctx.message,
-          new TimeoutError('the request waited past its deadline and was not handled'),
+          new DeadlineExceededError('the request waited past its deadline and was not handled'),
         );
         continue;
       }

@@ -2,7 +2,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HandlerDefinition } from '../discovery/handler-definition';
 import { headerRecord, headersOf, readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
-import { ServiceError, TimeoutError, UnavailableError } from '../errors';
+import {
+  DeadlineExceededError,
+  isServiceError,
+  type ServiceError,
+  UnavailableError,
+} from '../errors';
 import { clip } from '../clip';
 import type { Logger } from './logger';
 import {
@@ -121,7 +126,7 @@ export class HandlerContext implements MessageContext {
     // is cleared when the handler is done instead of living on until the deadline.
     const deadline = new AbortController();
     this.deadlineTimer = setTimeout(
-      () => deadline.abort(new TimeoutError("the caller's deadline passed")),
+      () => deadline.abort(new DeadlineExceededError("the caller's deadline passed")),
       Math.max(0, Math.ceil(remaining)),
     ).unref();
     return (this.cachedSignal = AbortSignal.any([this.env.shutdownSignal, deadline.signal]));
@@ -141,7 +146,7 @@ export class HandlerContext implements MessageContext {
     const signal = this.cachedSignal;
     if (!signal?.aborted) return undefined;
     const reason: unknown = signal.reason;
-    return reason instanceof ServiceError ? reason : new UnavailableError(String(reason));
+    return isServiceError(reason) ? reason : new UnavailableError(String(reason));
   }
 
   /** Frees what the context holds once its message is settled (the deadline timer). */

@@ -1,0 +1,80 @@
+import type { HandlerKind } from '../metadata/handler-options';
+import type { MessageContext } from './message-context';
+
+/** The handler a middleware wraps, as it was defined. */
+export interface HandlerInfo {
+  /** The service's name. */
+  readonly service: string;
+  /** The handler's name in the NATS Service API. */
+  readonly name: string;
+  readonly kind: HandlerKind;
+  /** The subscription subject (wildcards included; the message's own is `context.subject`). */
+  readonly subject: string;
+  /** True for a durable (JetStream) event handler. */
+  readonly durable: boolean;
+}
+
+/** One message on its way through a handler's pipeline. */
+export interface Invocation {
+  readonly handler: HandlerInfo;
+  readonly context: MessageContext;
+  /** The decoded payload (bytes for `payload: 'raw'`); replace it for the steps inside. */
+  payload: unknown;
+}
+
+/**
+ * A step around a handler's run, for every kind of handler. `next()` runs the rest of the
+ * pipeline (the middleware inside this one, then the handler) and resolves with its result or
+ * rejects with its failure. What the middleware returns is the result (an endpoint's reply);
+ * what it throws fails the message as a handler's throw would (a `ServiceError` answers with its
+ * status; a durable handler's failure is retried, a `PermanentError` dead-lettered). Not calling
+ * `next()` skips the handler. It runs inside the message's context: what it sends through the
+ * `Bus` carries the message's trace and correlation headers.
+ */
+export type Middleware = (invocation: Invocation, next: () => Promise<unknown>) => unknown;
+
+/** A handler method as the invoker calls it. */
+export type HandlerMethod = (payload: unknown, ctx: MessageContext) => unknown;
+
+/**
+ * The handler wrapped in `middleware`, outermost first, composed once when the app starts. With
+ * none, the handler itself: the per-message path is what it is without middleware.
+ */
+export function composeMiddleware(
+  middleware: readonly Middleware[],
+  handler: HandlerInfo,
+  method: HandlerMethod,
+): HandlerMethod {
+  if (middleware.length === 0) return method;
+  return (payload, context) => {
+    const invocation: Invocation = { handler, context, payload };
+    let reached = -1;
+    const step = (index: number): Promise<unknown> => {
+      if (index <= reached) {
+        return Promise.reject(
+          new Error(`a middleware of ${handler.service}#${handler.name} called next() twice`),
+        );
+      }
+      reached = index;
+      try {
+        const layer = middleware[index];
+        return Promise.resolve(
+          layer
+            ? layer(invocation, () => step(index + 1))
+            : method(invocation.payload, invocation.context),
+        );
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    };
+    return step(0);
+  };
+}
+
+/** Why `value` is no middleware list, or `undefined` when it is one. */
+export function middlewareProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((m) => typeof m !== 'function'))
+    return 'middleware is a list of functions (invocation, next) => result';
+  return undefined;
+}
