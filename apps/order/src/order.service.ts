@@ -28,6 +28,8 @@ import {
 import { validateNewOrder } from './order-validation';
 
 const MAX_WRITE_ATTEMPTS = 10;
+/** How long a write whose answer was lost may still land: past a JetStream leader election. */
+const UNKNOWN_WRITE_GRACE_MS = 15_000;
 
 /** Owns the state of every order: created on request, moved forward by the order events. */
 @Service({
@@ -124,9 +126,32 @@ export class OrderService implements OnStart {
         ctx.logger.info({ order: order.id, status: next.status }, `order ${status}`);
         return;
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err; // another event of the order won the race: read again
+        // Another write came first: read again. Any other failure (a time-out in a failover)
+        // leaves the write's fate unknown: it may still land. Nothing else may write this order
+        // until it is known, or a stale compare-and-set could undo it (nats-server 2.9.10 accepts
+        // two updates at one revision in a cluster, nats-io/nats-server#4320).
+        if (!(err instanceof ConflictError)) await this.outcomeOf(order.id, entry.revision, err);
       }
     }
     throw new ConflictError(`order '${event.id}' kept changing; retrying later`);
+  }
+
+  /**
+   * Waits until a write of `id` against `revision` whose answer was lost has landed (the key moved
+   * past `revision`) or surely has not (`UNKNOWN_WRITE_GRACE_MS` later); then the caller reads
+   * again. Throws `failure` when the bucket cannot be read for that long.
+   */
+  private async outcomeOf(id: string, revision: number, failure: unknown): Promise<void> {
+    const giveUpAt = Date.now() + UNKNOWN_WRITE_GRACE_MS;
+    let readable = false;
+    while (Date.now() < giveUpAt) {
+      const current = await this.orders.get(id).catch(() => undefined);
+      if (current) {
+        readable = true;
+        if (current.revision > revision) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (!readable) throw failure;
   }
 }

@@ -55,7 +55,13 @@ export type { HandlerStats } from './runtime/handler-stats';
 export type { Logger, LoggerSettings } from './runtime/logger';
 export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
 export { toServiceError } from './runtime/error-codec';
-export type { HandlerInfo, Invocation, Middleware } from './runtime/middleware';
+export type {
+  HandlerInfo,
+  Invocation,
+  Middleware,
+  OutgoingMessage,
+  OutgoingMiddleware,
+} from './runtime/middleware';
 export type { OnStart, OnStop } from './runtime/service-lifecycle';
 export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';

@@ -10,7 +10,10 @@ import {
   StartError,
   ServiceError,
   Subscribe,
+  NoRespondersError,
+  type MessageContext,
   type Middleware,
+  type OutgoingMiddleware,
   type OnStart,
   type OnStop,
 } from '@brigade/core';
@@ -290,5 +293,98 @@ describe('service lifecycle @integration', () => {
       .request('broken.ping', undefined, { timeout: 300 })
       .catch((e: Error) => e.message);
     expect(String(nobody)).to.match(/503|no responders/i);
+  });
+});
+
+describe('outgoing middleware @integration', () => {
+  const bed = serverPerTest({ jetstream: true });
+
+  it('sees every publish, durable publish, request and requestMany, may add headers and sees outcomes', async () => {
+    const seen: string[] = [];
+    const stamp: OutgoingMiddleware = async (message, next) => {
+      message.headers['x-sent-by'] = 'stamp';
+      try {
+        const outcome = await next();
+        seen.push(`${message.operation} ${message.subject} ok`);
+        return outcome;
+      } catch (err) {
+        seen.push(`${message.operation} ${message.subject} ${(err as Error).name}`);
+        throw err;
+      }
+    };
+    let echoedHeader: string | undefined;
+    @Service({ name: 'outbound' })
+    class Outbound {
+      constructor(private readonly bus: Bus) {}
+
+      @Endpoint('outbound.echo')
+      echo(body: unknown, ctx: MessageContext): unknown {
+        echoedHeader = ctx.headers.get('x-sent-by');
+        return body;
+      }
+
+      @Endpoint('outbound.relay')
+      async relay(): Promise<unknown> {
+        return this.bus.request('outbound.echo', { relayed: true });
+      }
+    }
+    const app = await startApp(bed.server, {
+      services: [Outbound],
+      streams: [{ name: 'OUT', subjects: ['out.>'] }],
+      outgoing: [stamp],
+    }).then((a) => bed.cleanup.add(a, (x) => x.stop()));
+    const events = bed.client.subscribe('out.plain', { max: 1 });
+    await bed.client.flush();
+
+    expect(await app.bus.request('outbound.echo', { n: 1 })).to.deep.equal({ n: 1 });
+    expect(echoedHeader).to.equal('stamp');
+    await app.bus.publish('out.plain', { n: 2 });
+    for await (const m of events) expect(m.headers?.get('x-sent-by')).to.equal('stamp');
+    expect(await app.bus.publish('out.kept', { n: 3 }, { durable: true })).to.include({
+      stream: 'OUT',
+    });
+    expect(await app.bus.requestMany('outbound.echo', { n: 4 }, { maxWait: 200 })).to.have.length(
+      1,
+    );
+    const failure = await app.bus.request('nobody.home', {}).catch((e: Error) => e);
+    expect(failure).to.be.instanceOf(NoRespondersError);
+    // Inside a handler, the message carries the handler's correlation id to the middleware too.
+    expect(
+      await bed.client
+        .request('outbound.relay', undefined, { timeout: 2_000 })
+        .then((m) => m.json()),
+    ).to.deep.equal({ relayed: true });
+    expect(seen).to.deep.equal([
+      'request outbound.echo ok',
+      'publish out.plain ok',
+      'durable-publish out.kept ok',
+      'request-many outbound.echo ok',
+      'request nobody.home NoRespondersError',
+      'request outbound.echo ok',
+    ]);
+  });
+
+  it('puts the propagation headers of the message being handled in front of the middleware', async () => {
+    let headers: Record<string, unknown> = {};
+    const spy: OutgoingMiddleware = (message, next) => {
+      headers = { ...message.headers };
+      return next();
+    };
+    @Service({ name: 'propagating' })
+    class Propagating {
+      constructor(private readonly bus: Bus) {}
+
+      @Subscribe('propagating.in')
+      async in(): Promise<void> {
+        await this.bus.publish('propagating.out', {});
+      }
+    }
+    await startApp(bed.server, { services: [Propagating], outgoing: [spy] }).then((a) =>
+      bed.cleanup.add(a, (x) => x.stop()),
+    );
+    const hdrs = createHeaders();
+    hdrs.set('correlation-id', 'corr-9');
+    bed.client.publish('propagating.in', json.encode({}), { headers: hdrs });
+    await waitFor(() => headers['correlation-id'] === 'corr-9');
   });
 });

@@ -76,8 +76,10 @@ export class BrigadeApp {
     const appName = services.map((s) => s.name).join(',');
     const logger = createLogger(options.logger, appName);
 
-    const middlewareIssue = middlewareProblem(options.middleware);
-    if (middlewareIssue) throw new InvalidOptionError(middlewareIssue);
+    for (const field of ['middleware', 'outgoing'] as const) {
+      const issue = middlewareProblem(options[field]);
+      if (issue) throw new InvalidOptionError(`${field}: ${issue}`);
+    }
     const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
     let lifecycle: ServiceLifecycle | undefined;
     let scope: DependencyContainer | undefined;
@@ -90,7 +92,7 @@ export class BrigadeApp {
         deadLetterSettings,
         logger,
       );
-      const bus = new Bus(transport, jetstream, requestTimeoutMs);
+      const bus = new Bus(transport, jetstream, requestTimeoutMs, options.outgoing);
       const deadLetters = new DeadLetters(jetstream, deadLetterSettings);
       scope = (options.container ?? rootContainer).createChildContainer();
       scope.register(Bus, { useValue: bus });

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors';
 import { defineDeadLetters, type DeadLetterOptions } from '../jetstream/dead-letter-settings';
 import { DeadLetters } from '../jetstream/dead-letters';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
@@ -7,6 +8,7 @@ import type { ConnectionSettings } from '../transport/connection-settings';
 import { NatsTransport } from '../transport/nats-transport';
 import { Bus } from './bus';
 import { createLogger, type Logger, type LoggerSettings } from './logger';
+import { middlewareProblem, type OutgoingMiddleware } from './middleware';
 
 export interface ClientOptions {
   nats?: ConnectionSettings;
@@ -15,6 +17,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Where the dead letters are, if not in the default stream. */
   deadLetter?: DeadLetterOptions;
+  /** Middleware around everything the client's `Bus` sends; outermost first. */
+  outgoing?: readonly OutgoingMiddleware[];
 }
 
 /**
@@ -36,13 +40,15 @@ export class BrigadeClient {
       options.logger ?? { level: process.env['BRIGADE_LOG_LEVEL'] ?? 'warn' },
       'brigade-client',
     );
+    const issue = middlewareProblem(options.outgoing);
+    if (issue) throw new InvalidOptionError(`outgoing: ${issue}`);
     const deadLetters = defineDeadLetters(options.deadLetter);
     const transport = await NatsTransport.connect(options.nats ?? {}, 'brigade-client', logger);
     const jetstream = lazyJetStream(transport);
     return new BrigadeClient(
       transport,
       jetstream,
-      new Bus(transport, jetstream, options.requestTimeoutMs ?? 5_000),
+      new Bus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing),
       new DeadLetters(jetstream, deadLetters),
       new KeyValueStores(jetstream),
       logger,

@@ -1,7 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { LoggerSettings } from './logger';
-import type { Middleware } from './middleware';
+import type { Middleware, OutgoingMiddleware } from './middleware';
 import type { StreamDeclaration } from '../discovery/stream-declaration';
 import type { DeadLetterOptions } from '../jetstream/dead-letter-settings';
 
@@ -31,4 +31,6 @@ export interface BrigadeOptions {
   deadLetter?: DeadLetterOptions;
   /** Middleware of every handler of the app, outside the services' and handlers'; outermost first. */
   middleware?: readonly Middleware[];
+  /** Middleware around everything the app's `Bus` sends; outermost first. */
+  outgoing?: readonly OutgoingMiddleware[];
 }

@@ -14,6 +14,7 @@ import type { HeaderInit, WireMessage } from '../transport/wire-message';
 import { headerFault, headerRecord } from '../transport/header-codec';
 import { decodeErrorReply } from './error-codec';
 import { currentContext } from './message-context';
+import { runChain, type OutgoingMessage, type OutgoingMiddleware } from './middleware';
 import { REQUEST_TIMEOUT } from './trace-context';
 
 const MAX_REMEMBERED_SUBJECTS = 1_024;
@@ -74,6 +75,8 @@ export class Bus {
     transport: NatsTransport,
     private readonly jetstream: () => Promise<JetStreamContext>,
     private readonly defaultTimeoutMs: number,
+    /** Middleware around everything it sends, outermost first; none costs nothing. */
+    private readonly outgoing: readonly OutgoingMiddleware[] = [],
   ) {
     this.transport = transport;
   }
@@ -97,16 +100,36 @@ export class Bus {
     // Not async: a core publish is on the hot path and costs no promise of its own.
     try {
       const transport = this.open(subject);
-      const body = jsonCodec.encode(data);
       const headers = withPropagation(options.headers);
-      if (!('durable' in options) || !options.durable) {
+      const durable = 'durable' in options && options.durable === true;
+      if (this.outgoing.length > 0) {
+        return this.through(durable ? 'durable-publish' : 'publish', subject, data, headers, (m) =>
+          durable
+            ? this.publishDurable(subject, jsonCodec.encode(m.payload), m.headers, options)
+            : transport.publish(subject, jsonCodec.encode(m.payload), m.headers),
+        ) as Promise<PublishAck | void>;
+      }
+      const body = jsonCodec.encode(data);
+      if (!durable) {
         transport.publish(subject, body, headers);
         return PUBLISHED;
       }
-      return this.publishDurable(subject, body, headers, options);
+      return this.publishDurable(subject, body, headers, options as DurablePublishOptions);
     } catch (err) {
       return Promise.reject(err as Error);
     }
+  }
+
+  /** Runs one send through the outgoing middleware; `send` gets the message as they left it. */
+  private through(
+    operation: OutgoingMessage['operation'],
+    subject: string,
+    payload: unknown,
+    headers: HeaderInit | undefined,
+    send: (message: OutgoingMessage) => unknown,
+  ): Promise<unknown> {
+    const message: OutgoingMessage = { operation, subject, payload, headers: { ...headers } };
+    return runChain(this.outgoing, message, send, `the Bus (${operation} '${subject}')`);
   }
 
   private async publishDurable(
@@ -135,8 +158,17 @@ export class Bus {
     const transport = this.open(subject);
     const timeout = this.timeoutOf(options.timeout, 'timeout');
     const headers = withPropagation(options.headers, timeout);
+    const raw = options.raw === true;
+    if (this.outgoing.length > 0) {
+      return this.through('request', subject, data, headers, async (m) =>
+        decodeReply<TReply>(
+          await transport.request(subject, jsonCodec.encode(m.payload), m.headers, timeout),
+          raw,
+        ),
+      ) as Promise<TReply>;
+    }
     const reply = await transport.request(subject, jsonCodec.encode(data), headers, timeout);
-    return decodeReply<TReply>(reply, options.raw === true);
+    return decodeReply<TReply>(reply, raw);
   }
 
   /**
@@ -157,14 +189,20 @@ export class Bus {
       );
     }
     const headers = withPropagation(options.headers, maxWait);
-    const replies = await transport.requestMany(
-      subject,
-      jsonCodec.encode(data),
-      headers,
-      maxWait,
-      max,
-    );
-    return replies.map(gathered<TReply>);
+    const send = async (payload: unknown, sent: HeaderInit | undefined) => {
+      const replies = await transport.requestMany(
+        subject,
+        jsonCodec.encode(payload),
+        sent,
+        maxWait,
+        max,
+      );
+      return replies.map(gathered<TReply>);
+    };
+    if (this.outgoing.length === 0) return send(data, headers);
+    return this.through('request-many', subject, data, headers, (m) =>
+      send(m.payload, m.headers),
+    ) as Promise<GatheredReply<TReply>[]>;
   }
 
   /** Resolves once everything published so far has reached the server. */

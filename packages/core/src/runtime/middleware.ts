@@ -31,7 +31,7 @@ export interface Invocation {
  * `next()` skips the handler. It runs inside the message's context: what it sends through the
  * `Bus` carries the message's trace and correlation headers.
  */
-export type Middleware = (invocation: Invocation, next: () => Promise<unknown>) => unknown;
+export type Middleware = Layer<Invocation>;
 
 /** A handler method as the invoker calls it. */
 export type HandlerMethod = (payload: unknown, ctx: MessageContext) => unknown;
@@ -46,30 +46,64 @@ export function composeMiddleware(
   method: HandlerMethod,
 ): HandlerMethod {
   if (middleware.length === 0) return method;
-  return (payload, context) => {
-    const invocation: Invocation = { handler, context, payload };
-    let reached = -1;
-    const step = (index: number): Promise<unknown> => {
-      if (index <= reached) {
-        return Promise.reject(
-          new Error(`a middleware of ${handler.service}#${handler.name} called next() twice`),
-        );
-      }
-      reached = index;
-      try {
-        const layer = middleware[index];
-        return Promise.resolve(
-          layer
-            ? layer(invocation, () => step(index + 1))
-            : method(invocation.payload, invocation.context),
-        );
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    };
-    return step(0);
-  };
+  const where = `${handler.service}#${handler.name}`;
+  return (payload, context) =>
+    runChain(
+      middleware,
+      { handler, context, payload },
+      (invocation) => method(invocation.payload, invocation.context),
+      where,
+    );
 }
+
+/** A layer of a chain: gets the value passed down and `next`, which runs the layers inside. */
+export type Layer<T> = (value: T, next: () => Promise<unknown>) => unknown;
+
+/**
+ * Runs `value` through `layers`, outermost first, then `last`; resolves with what the outermost
+ * layer returned. A synchronous throw anywhere becomes a rejection; `next()` runs once at most.
+ */
+export function runChain<T>(
+  layers: readonly Layer<T>[],
+  value: T,
+  last: (value: T) => unknown,
+  where: string,
+): Promise<unknown> {
+  let reached = -1;
+  const step = (index: number): Promise<unknown> => {
+    if (index <= reached)
+      return Promise.reject(new Error(`a middleware of ${where} called next() twice`));
+    reached = index;
+    try {
+      const layer = layers[index];
+      return Promise.resolve(layer ? layer(value, () => step(index + 1)) : last(value));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+  return step(0);
+}
+
+/** A message the `Bus` is about to send, on its way through the outgoing middleware. */
+export interface OutgoingMessage {
+  readonly operation: 'publish' | 'durable-publish' | 'request' | 'request-many';
+  readonly subject: string;
+  /** The payload before encoding; replace it for the steps inside. */
+  payload: unknown;
+  /**
+   * The headers that go out, the trace and correlation of the message being handled included;
+   * add or change them for the steps inside (a tracer sets its own `traceparent` here).
+   */
+  headers: Record<string, string | readonly string[]>;
+}
+
+/**
+ * A step around what the `Bus` sends: `publish` (core or durable), `request` and `requestMany`.
+ * `next()` sends and resolves with the outcome (the reply, the publish acknowledgement, the
+ * gathered replies, or nothing for a core publish) or rejects with the failure; return it, or
+ * throw to fail the call. The seam for tracing and metrics of outgoing messages.
+ */
+export type OutgoingMiddleware = Layer<OutgoingMessage>;
 
 /** Why `value` is no middleware list, or `undefined` when it is one. */
 export function middlewareProblem(value: unknown): string | undefined {
