@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager, NatsConnection, NatsError } from 'nats';
 import { JetStreamError, NoRespondersError, NoStreamError } from '../errors';
 import { jsonCodec } from '../transport/json.codec';
+import type { Logger } from '../runtime/logger';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { HeaderInit } from '../transport/wire-message';
 
@@ -105,4 +106,42 @@ const UNAVAILABLE_CODES = new Set([
 export function isUnavailable(err: unknown): boolean {
   const { code, api_error: api } = err as Partial<NatsError> & { api_error?: { code?: number } };
   return api?.code === 503 || (typeof code === 'string' && UNAVAILABLE_CODES.has(code));
+}
+
+/** How long an idempotent set-up step keeps trying while JetStream cannot answer. */
+const PATIENCE_MS = 30_000;
+
+/**
+ * Runs an idempotent set-up step (provisioning, opening a bucket) again, with growing pauses,
+ * while it fails because JetStream is unavailable (time-outs and 503s while a cluster elects its
+ * leaders or is busy creating replicated streams); any other failure, or one that outlasts the
+ * patience, is thrown.
+ */
+export async function whileUnavailable<T>(
+  what: string,
+  step: () => Promise<T>,
+  logger: Logger,
+): Promise<T> {
+  const giveUpAt = Date.now() + PATIENCE_MS;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 4_000)) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isPassing((err as Error).cause ?? err) || Date.now() + pause > giveUpAt) throw err;
+      logger.warn(
+        { err: (err as Error).message },
+        `${what}: JetStream is not answering; trying again`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+/**
+ * A fault that passes by itself: a time-out, or JetStream saying it is temporarily unavailable.
+ * Not "no responders", which on a lone server means JetStream is not enabled at all.
+ */
+function isPassing(err: unknown): boolean {
+  const { code, api_error: api } = err as Partial<NatsError> & { api_error?: { code?: number } };
+  return api?.code === 503 || code === 'TIMEOUT';
 }

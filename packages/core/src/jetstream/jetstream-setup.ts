@@ -9,7 +9,7 @@ import type { StreamDefinition } from '../discovery/stream-declaration';
 import type { Logger } from '../runtime/logger';
 import type { DeadLetterSettings } from './dead-letter-settings';
 import { DeadLetterWriter } from './dead-letter-writer';
-import { JetStreamContext } from './jetstream-context';
+import { JetStreamContext, whileUnavailable } from './jetstream-context';
 import { StreamProvisioner } from './stream-provisioner';
 
 /** Opens the connection's JetStream context once, on first use. */
@@ -42,23 +42,25 @@ export async function provisionJetStream(
     ),
   );
   if (streams.length === 0 && durables.length === 0) return undefined;
-  const context = await jetstream();
+  const context = await whileUnavailable('opening JetStream', jetstream, logger);
   const provisioner = new StreamProvisioner(context, logger);
-  for (const stream of streams) await provisioner.ensureStream(stream);
+  const ensure = (what: string, step: () => Promise<void>): Promise<void> =>
+    whileUnavailable(`provisioning ${what}`, step, logger);
+  for (const stream of streams)
+    await ensure(`stream '${stream.name}'`, () => provisioner.ensureStream(stream));
   if (durables.length === 0) return undefined;
-  await provisioner.ensureStream(deadLetters.stream);
-  await provisioner.ensureStream(deadLetters.advisories);
+  for (const stream of [deadLetters.stream, deadLetters.advisories])
+    await ensure(`stream '${stream.name}'`, () => provisioner.ensureStream(stream));
   const writer = new DeadLetterWriter(context, deadLetters, logger);
   const backstops = new Map<HandlerDefinition, HandlerDefinition>();
   for (const { owner, handler } of durables) {
     const backstop = backstopDefinition(handler, deadLetters);
     backstops.set(handler, backstop);
     for (const definition of [handler, backstop]) {
-      await provisioner.ensureConsumer({
-        owner,
-        subject: definition.subject,
-        durable: definition.durable as DurableDefinition,
-      });
+      const durable = definition.durable as DurableDefinition;
+      await ensure(`consumer '${durable.consumer}'`, () =>
+        provisioner.ensureConsumer({ owner, subject: definition.subject, durable }),
+      );
     }
   }
   return { context, writer, backstop: new MaxDeliveriesBackstop(context, writer), backstops };

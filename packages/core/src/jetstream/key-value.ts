@@ -10,7 +10,8 @@ import {
   UnavailableError,
 } from '../errors';
 import { jsonCodec } from '../transport/json.codec';
-import { isUnavailable, type JetStreamContext } from './jetstream-context';
+import type { Logger } from '../runtime/logger';
+import { isUnavailable, whileUnavailable, type JetStreamContext } from './jetstream-context';
 
 /** A value read from a bucket, with the revision to update it against. */
 export interface KeyValueEntry<T> {
@@ -115,7 +116,11 @@ export class KeyValueBucket<T> {
 
 /** Opens key-value buckets on the app's connection (created when missing). Injectable. */
 export class KeyValueStores {
-  constructor(private readonly jetstream: () => Promise<JetStreamContext>) {}
+  /** @internal Created by the app; inject it, do not construct it. */
+  constructor(
+    private readonly jetstream: () => Promise<JetStreamContext>,
+    private readonly logger: Logger,
+  ) {}
 
   async open<T>(bucket: string, options: BucketOptions = {}): Promise<KeyValueBucket<T>> {
     const problem = nameProblem(bucket);
@@ -127,20 +132,25 @@ export class KeyValueStores {
     if (typeof ttl === 'string') fail('maxAge', ttl);
     const copies = replicas(options.replicas, fail);
     const { js } = await this.jetstream();
-    try {
-      const kv = await js.views.kv(bucket, {
-        history: options.history ?? 1,
-        ttl: ttl as number,
-        replicas: copies,
-        storage: options.storage === 'memory' ? ('memory' as never) : ('file' as never),
-      });
-      return new KeyValueBucket<T>(kv, bucket);
-    } catch (cause) {
-      throw new JetStreamError(
-        `cannot open key-value bucket '${bucket}': ${(cause as Error).message}`,
-        { cause },
-      );
-    }
+    const kv = await whileUnavailable(
+      `opening key-value bucket '${bucket}'`,
+      () =>
+        js.views
+          .kv(bucket, {
+            history: options.history ?? 1,
+            ttl: ttl as number,
+            replicas: copies,
+            storage: options.storage === 'memory' ? ('memory' as never) : ('file' as never),
+          })
+          .catch((cause: unknown) => {
+            throw new JetStreamError(
+              `cannot open key-value bucket '${bucket}': ${(cause as Error).message}`,
+              { cause },
+            );
+          }),
+      this.logger,
+    );
+    return new KeyValueBucket<T>(kv, bucket);
   }
 }
 

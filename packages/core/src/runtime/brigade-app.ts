@@ -97,7 +97,7 @@ export class BrigadeApp {
       scope = (options.container ?? rootContainer).createChildContainer();
       scope.register(Bus, { useValue: bus });
       scope.register(DeadLetters, { useValue: deadLetters });
-      const keyValues = new KeyValueStores(jetstream);
+      const keyValues = new KeyValueStores(jetstream, logger);
       scope.register(KeyValueStores, { useValue: keyValues });
       const shutdown = new AbortController();
       const { bindings, backstops, instances } = createBindings(

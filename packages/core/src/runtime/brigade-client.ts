@@ -50,7 +50,7 @@ export class BrigadeClient {
       jetstream,
       new Bus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing),
       new DeadLetters(jetstream, deadLetters),
-      new KeyValueStores(jetstream),
+      new KeyValueStores(jetstream, logger),
       logger,
     );
   }
