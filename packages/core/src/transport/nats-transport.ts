@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
 import {
   connect,
   credsAuthenticator,
@@ -7,17 +6,15 @@ import {
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
-  type NatsError,
 } from 'nats';
 import { ConnectionError, NotRunningError } from '../errors';
 import type { Logger } from '../runtime/logger';
 import type { ConnectionSettings } from './connection-settings';
 import { isNoResponders, toMsgHdrs } from './header-codec';
 import { RequestMux } from './request-mux';
-import { parseServers, redactUrl, withEnvironment } from './server-urls';
+import { describeConnectFailure } from './connect-failure';
+import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
-
-const DEFAULT_SERVER = '127.0.0.1:4222';
 
 /** The one place Brigade talks to the `nats` client (JetStream aside). */
 export class NatsTransport {
@@ -48,7 +45,7 @@ export class NatsTransport {
     try {
       nc = await connect(toConnectionOptions(settings, servers, defaultName));
     } catch (cause) {
-      const reason = (await tlsRefusal(cause, settings)) ?? describeConnectError(cause, settings);
+      const reason = await describeConnectFailure(cause, settings);
       throw new ConnectionError(`cannot connect to NATS at ${servers.join(', ')}: ${reason}`, {
         cause,
       });
@@ -169,35 +166,6 @@ export class NatsTransport {
   }
 }
 
-/** The settings with the servers parsed and the credentials of their URLs moved into the fields. */
-function withCredentialsOf(
-  settings: ConnectionSettings,
-): ConnectionSettings & { servers: string[] } {
-  const parsed = parseServers(settings.servers ?? DEFAULT_SERVER);
-  const fromUrl = parsed.user !== undefined || parsed.token !== undefined;
-  const given = settings.user !== undefined || settings.token !== undefined;
-  if (
-    fromUrl &&
-    given &&
-    (parsed.user !== settings.user ||
-      parsed.pass !== settings.pass ||
-      parsed.token !== settings.token)
-  ) {
-    throw new ConnectionError(
-      `credentials are given twice, in the server URL (${redactUrl(String(settings.servers))}) and in the settings or environment, and they differ: give them once`,
-    );
-  }
-  return fromUrl
-    ? {
-        ...settings,
-        servers: parsed.servers,
-        user: parsed.user,
-        pass: parsed.pass,
-        token: parsed.token,
-      }
-    : { ...settings, servers: parsed.servers };
-}
-
 function toConnectionOptions(
   settings: ConnectionSettings,
   servers: string[],
@@ -225,75 +193,4 @@ function toConnectionOptions(
   if (settings.tls === true) options.tls = {};
   else if (settings.tls) options.tls = { ...settings.tls };
   return options;
-}
-
-function describeConnectError(cause: unknown, settings: ConnectionSettings): string {
-  const err = cause as Partial<NatsError> & { chainedError?: Error };
-  const detail = `${err.message ?? ''} ${err.chainedError?.message ?? ''}`;
-  if (err.code === 'TLS' || /certificate|ssl|tls|handshake/i.test(detail))
-    return `TLS failed: ${(err.chainedError ?? err).message ?? String(cause)}${tlsHint(settings)}`;
-  switch (err.code) {
-    case 'AUTHORIZATION_VIOLATION':
-      return 'authorization violation: the server refused the credentials (check user/password, token, nkey or creds)';
-    case 'CONNECTION_REFUSED':
-      return 'connection refused: is nats-server running there?';
-    case 'CONNECTION_TIMEOUT':
-    case 'TIMEOUT':
-      return `timed out while connecting${settings.tls ? tlsHint(settings) : ''}`;
-    default:
-      return err.message ?? String(cause);
-  }
-}
-
-/** What to check when TLS is involved. */
-function tlsHint(settings: ConnectionSettings): string {
-  const tls = typeof settings.tls === 'object' ? settings.tls : {};
-  return tls.certFile
-    ? ' (check that the server trusts the client certificate, and the CA given for the server)'
-    : ' (if the server requires a client certificate, give one: nats.tls certFile/keyFile, or NATS_CERT and NATS_KEY)';
-}
-
-/**
- * A server that requires a client certificate ends the TLS session without a word the client
- * passes on: the connect just times out. On a time-out, ask the server's INFO (sent in clear
- * before TLS starts) whether that is why.
- */
-async function tlsRefusal(
-  cause: unknown,
-  settings: ConnectionSettings,
-): Promise<string | undefined> {
-  const code = (cause as Partial<NatsError>).code;
-  const tls = typeof settings.tls === 'object' ? settings.tls : {};
-  if ((code !== 'TIMEOUT' && code !== 'CONNECTION_TIMEOUT') || tls.certFile) return undefined;
-  const info = await serverInfo(settings.servers?.[0] ?? DEFAULT_SERVER);
-  if (info?.['tls_verify'] !== true) return undefined;
-  return 'TLS failed: the server requires a client certificate (mutual TLS) and none was given: set nats.tls certFile and keyFile, or NATS_CERT and NATS_KEY';
-}
-
-/** The INFO a NATS server greets a connection with, or `undefined` within a second. */
-function serverInfo(server: string): Promise<Record<string, unknown> | undefined> {
-  const { hostname, port } = new URL(server.includes('://') ? server : `nats://${server}`);
-  return new Promise((resolve) => {
-    const socket = netConnect({
-      host: hostname.replace(/^\[|\]$/g, ''),
-      port: Number(port || 4222),
-    });
-    let greeting = '';
-    const done = (info: Record<string, unknown> | undefined): void => {
-      socket.destroy();
-      resolve(info);
-    };
-    socket.setTimeout(1_000, () => done(undefined));
-    socket.on('error', () => done(undefined));
-    socket.on('data', (chunk: Buffer) => {
-      greeting += chunk.toString('utf8');
-      const end = greeting.indexOf('\r\n');
-      if (end < 0) return;
-      try {
-        done(JSON.parse(greeting.slice(greeting.indexOf(' ') + 1, end)) as Record<string, unknown>);
-      } catch {
-        done(undefined);
-      }
-    });
-  });
 }

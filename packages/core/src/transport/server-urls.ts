@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConnectionError } from '../errors';
 import type { ConnectionSettings } from './connection-settings';
 
+export const DEFAULT_SERVER = '127.0.0.1:4222';
 const SCHEMES = new Set(['nats:', 'tls:']);
 /** An NKey seed: `S`, the key type, then base32. Anything else in NATS_NKEY is a file's path. */
 const NKEY_SEED = /^S[A-Z][A-Z2-7]{50,}$/;
@@ -132,4 +133,33 @@ function readSeed(path: string): string {
       { cause },
     );
   }
+}
+
+/** The settings with the servers parsed and the credentials of their URLs moved into the fields. */
+export function withCredentialsOf(
+  settings: ConnectionSettings,
+): ConnectionSettings & { servers: string[] } {
+  const parsed = parseServers(settings.servers ?? DEFAULT_SERVER);
+  const fromUrl = parsed.user !== undefined || parsed.token !== undefined;
+  const given = settings.user !== undefined || settings.token !== undefined;
+  if (
+    fromUrl &&
+    given &&
+    (parsed.user !== settings.user ||
+      parsed.pass !== settings.pass ||
+      parsed.token !== settings.token)
+  ) {
+    throw new ConnectionError(
+      `credentials are given twice, in the server URL (${redactUrl(String(settings.servers))}) and in the settings or environment, and they differ: give them once`,
+    );
+  }
+  return fromUrl
+    ? {
+        ...settings,
+        servers: parsed.servers,
+        user: parsed.user,
+        pass: parsed.pass,
+        token: parsed.token,
+      }
+    : { ...settings, servers: parsed.servers };
 }
