@@ -25,7 +25,6 @@ export type {
   ServiceOptions,
   SubscribeOptions,
 } from './metadata/handler-options';
-export { exploreServices } from './discovery/service-explorer';
 export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
 export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';

@@ -6,11 +6,11 @@ import {
   Brigade,
   DefinitionError,
   Endpoint,
-  exploreServices,
   ReflectMetadataError,
   Service,
   Subscribe,
 } from '@brigade/core';
+import { exploreServices } from '@brigade/core/internal';
 
 function explore(...classes: unknown[]) {
   return exploreServices(classes);

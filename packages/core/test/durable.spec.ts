@@ -15,10 +15,12 @@ import {
 } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
 import { consumerState, ids, publishEvents } from './support/jetstream';
-import { DeadLetterWriter } from '../src/jetstream/dead-letter-writer';
-import { defineDeadLetters } from '../src/jetstream/dead-letter-settings';
-import { JetStreamContext } from '../src/jetstream/jetstream-context';
-import { NatsTransport } from '../src/transport/nats-transport';
+import {
+  DeadLetterWriter,
+  JetStreamContext,
+  NatsTransport,
+  defineDeadLetters,
+} from '@brigade/core/internal';
 
 const json = JSONCodec();
 const ORDERS: StreamDeclaration = { name: 'ORDERS', subjects: ['orders.>'] };

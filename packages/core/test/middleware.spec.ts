@@ -4,7 +4,6 @@ import {
   Bus,
   DefinitionError,
   Endpoint,
-  exploreServices,
   PermanentError,
   Service,
   StartError,
@@ -19,6 +18,7 @@ import {
 } from '@brigade/core';
 import { startApp, waitFor } from '@brigade/testing';
 import { serverPerTest } from './support/server-per-test';
+import { exploreServices } from '@brigade/core/internal';
 
 const json = JSONCodec();
 

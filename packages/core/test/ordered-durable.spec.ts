@@ -1,15 +1,10 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { headers as createHeaders } from 'nats';
-import {
-  DefinitionError,
-  exploreServices,
-  Service,
-  Subscribe,
-  type MessageContext,
-} from '@brigade/core';
+import { DefinitionError, Service, Subscribe, type MessageContext } from '@brigade/core';
 import { startApp, waitFor } from '@brigade/testing';
 import { serverPerTest } from './support/server-per-test';
+import { exploreServices } from '@brigade/core/internal';
 
 const encoder = new TextEncoder();
 

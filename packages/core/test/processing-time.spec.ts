@@ -2,11 +2,14 @@ import { expect } from 'chai';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { Service, Subscribe, type BrigadeApp } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
-import type { HandlerDefinition } from '../src/discovery/handler-definition';
-import { HandlerCounters } from '../src/runtime/handler-stats';
-import { HandlerInvoker } from '../src/runtime/handler-invoker';
-import { HandlerContext, type ContextEnvironment } from '../src/runtime/message-context';
 import pino from 'pino';
+import {
+  type ContextEnvironment,
+  HandlerContext,
+  HandlerCounters,
+  HandlerInvoker,
+} from '@brigade/core/internal';
+import type { HandlerDefinition } from '@brigade/core';
 
 const json = JSONCodec();
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InvalidOptionError } from '@brigade/core';
-import { defineStreams, subjectCovers } from '../src/discovery/stream-declaration';
+import { defineStreams, subjectCovers } from '@brigade/core/internal';
 
 describe('stream declarations', () => {
   it('resolves defaults and durations', () => {

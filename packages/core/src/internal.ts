@@ -1,0 +1,14 @@
+/**
+ * `@brigade/core/internal`: the pieces Brigade's own specs and tools reach past the public API
+ * for. Nothing here is covered by the package's compatibility promise.
+ */
+export { exploreServices } from './discovery/service-explorer';
+export { defineStreams, subjectCovers } from './discovery/stream-declaration';
+export type { DurableDefinition } from './discovery/handler-definition';
+export { defineDeadLetters } from './jetstream/dead-letter-settings';
+export { DeadLetterWriter } from './jetstream/dead-letter-writer';
+export { JetStreamContext } from './jetstream/jetstream-context';
+export { HandlerCounters } from './runtime/handler-stats';
+export { HandlerInvoker } from './runtime/handler-invoker';
+export { HandlerContext, type ContextEnvironment } from './runtime/message-context';
+export { NatsTransport } from './transport/nats-transport';
