@@ -62,6 +62,15 @@ export type {
   OutgoingMiddleware,
 } from './runtime/middleware';
 export type { OnStart, OnStop } from './runtime/service-lifecycle';
+export type {
+  EndpointInfo,
+  EndpointStats,
+  InfoResponse,
+  PingResponse,
+  ServiceApiResponse,
+  ServiceIdentity,
+  StatsResponse,
+} from './runtime/service-api-wire';
 export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';
 export type { HeaderInit } from './transport/wire-message';

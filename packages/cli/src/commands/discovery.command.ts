@@ -1,5 +1,11 @@
 import { Command } from 'commander';
-import type { Bus } from '@brigade/core';
+import type {
+  Bus,
+  EndpointInfo,
+  EndpointStats,
+  InfoResponse,
+  ServiceIdentity,
+} from '@brigade/core';
 import {
   timeoutOf,
   UsageError,
@@ -11,25 +17,21 @@ import { duration, print, table } from '../output';
 
 type Verb = 'PING' | 'INFO' | 'STATS';
 
-interface Endpoint {
-  name: string;
-  subject: string;
-  queue_group?: string;
-  metadata?: Record<string, string> | null;
-  num_requests?: number;
-  num_errors?: number;
-  last_error?: string;
-  average_processing_time?: number;
-}
+/**
+ * An endpoint as any ADR-32 service (Brigade or not) may describe it: the core's wire shapes,
+ * with the fields another implementation may leave out (or send as null) optional.
+ */
+type Endpoint = Pick<EndpointInfo, 'name' | 'subject'> &
+  Partial<Omit<EndpointInfo & EndpointStats, 'name' | 'subject' | 'metadata'>> & {
+    readonly metadata?: EndpointInfo['metadata'] | null;
+  };
 
-interface ServiceResponse {
-  name: string;
-  id: string;
-  version: string;
-  description?: string;
-  metadata?: Record<string, string> | null;
-  endpoints?: Endpoint[];
-}
+/** A PING, INFO or STATS answer, read the same lenient way. */
+type ServiceResponse = Pick<ServiceIdentity, 'name' | 'id' | 'version'> &
+  Partial<Pick<InfoResponse, 'description'>> & {
+    readonly metadata?: ServiceIdentity['metadata'] | null;
+    readonly endpoints?: readonly Endpoint[];
+  };
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 

@@ -4,15 +4,16 @@ import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
 import type { HandlerCounters } from './handler-stats';
+import type { ServiceApiResponse, ServiceIdentity } from './service-api-wire';
 
 /** The NATS Service API (ADR-32) verbs and response types. */
 const VERBS = ['PING', 'INFO', 'STATS'] as const;
 type Verb = (typeof VERBS)[number];
-const RESPONSE_TYPE: Record<Verb, string> = {
+const RESPONSE_TYPE = {
   PING: 'io.nats.micro.v1.ping_response',
   INFO: 'io.nats.micro.v1.info_response',
   STATS: 'io.nats.micro.v1.stats_response',
-};
+} as const satisfies Record<Verb, ServiceApiResponse['type']>;
 
 /** One running service as the Service API shows it: its definition and its handlers' counters. */
 export interface ServiceInstance {
@@ -71,10 +72,9 @@ export class ServiceApi {
   }
 
   /** The response an instance gives to a verb. */
-  response(verb: Verb, instance: ServiceInstance): Record<string, unknown> {
+  response(verb: Verb, instance: ServiceInstance): ServiceApiResponse {
     const { definition } = instance;
-    const base = {
-      type: RESPONSE_TYPE[verb],
+    const base: ServiceIdentity = {
       name: definition.name,
       id: this.ids.get(definition.name) as string,
       version: definition.version,
@@ -82,9 +82,10 @@ export class ServiceApi {
     };
     switch (verb) {
       case 'PING':
-        return base;
+        return { type: RESPONSE_TYPE.PING, ...base };
       case 'INFO':
         return {
+          type: RESPONSE_TYPE.INFO,
           ...base,
           description: definition.description,
           endpoints: instance.handlers.map(({ definition: h }) => ({
@@ -96,6 +97,7 @@ export class ServiceApi {
         };
       case 'STATS':
         return {
+          type: RESPONSE_TYPE.STATS,
           ...base,
           started: this.started,
           endpoints: instance.handlers.map(({ definition: h, stats: counters }) => {
