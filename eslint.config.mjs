@@ -15,6 +15,25 @@ export default tseslint.config(
     },
   },
   {
+    // The nats client stays behind the transport and the JetStream transport, so that a move to
+    // the @nats-io/* v3 packages touches those two folders only.
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/transport/**', 'packages/core/src/jetstream/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['nats', 'nats/*', '@nats-io/*'],
+              message: 'only transport/ and jetstream/ import the nats client',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/test/**/*.ts', 'bench/**', 'scripts/**', 'packages/cli/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },
