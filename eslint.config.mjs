@@ -34,6 +34,15 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI's committed CommonJS entry point loads the build.
+    files: ['packages/cli/bin/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/test/**/*.ts', 'bench/**', 'scripts/**', 'packages/cli/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Endpoint, NotFoundError, Service, Subscribe, type BrigadeApp } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
@@ -59,6 +61,18 @@ describe('brigade CLI @integration', () => {
   after(() => cleanup.run());
 
   describe('help and errors', () => {
+    it('runs as `npx brigade` through the command npm linked at install time', async () => {
+      const linked = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'brigade');
+      const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn(linked, ['--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.once('error', reject);
+        child.once('exit', (code) => resolve({ code, out }));
+      });
+      expect(result).to.deep.equal({ code: 0, out: '0.1.0\n' });
+    });
+
     it('prints help for every command', async () => {
       const top = await brigade(['--help']);
       expect(top.code).to.equal(0);

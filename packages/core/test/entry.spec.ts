@@ -36,4 +36,17 @@ describe('Brigade.run entry helper @integration', () => {
     expect(await proc.exited).to.equal(1);
     expect(proc.output()).to.include('failed to start').and.include('connection refused');
   });
+
+  it('names BRIGADE_LOG_LEVEL and the levels there are when it holds no level', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startChildService('default-logger.fixture.ts', server.url, {
+      BRIGADE_LOG_LEVEL: 'verbose',
+    });
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    expect(await proc.exited).to.equal(1);
+    expect(proc.output()).to.include(
+      "failed to start: BRIGADE_LOG_LEVEL is 'verbose': use one of trace, debug, info, warn, error, fatal, silent",
+    );
+    expect(proc.output()).to.not.match(/\n\s+at /);
+  });
 });

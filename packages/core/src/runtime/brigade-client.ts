@@ -36,10 +36,7 @@ export class BrigadeClient {
   ) {}
 
   static async connect(options: ClientOptions = {}): Promise<BrigadeClient> {
-    const logger = createLogger(
-      options.logger ?? { level: process.env['BRIGADE_LOG_LEVEL'] ?? 'warn' },
-      'brigade-client',
-    );
+    const logger = createLogger(options.logger, 'brigade-client', 'warn');
     const issue = middlewareProblem(options.outgoing);
     if (issue) throw new InvalidOptionError(`outgoing: ${issue}`);
     const deadLetters = defineDeadLetters(options.deadLetter);

@@ -24,10 +24,7 @@ export async function runApp(
     app = await BrigadeApp.start(options);
     await startHook(app, hooks);
   } catch (err) {
-    createLogger(options.logger, 'brigade').fatal(
-      { err },
-      `failed to start: ${(err as Error).message}`,
-    );
+    reportStartFailure(options, err);
     process.exit(1);
   }
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -64,4 +61,17 @@ async function startHook(app: BrigadeApp, hooks: RunHooks): Promise<void> {
     await app.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** Logs why the start failed; on stderr when the logger itself is what was wrong. */
+function reportStartFailure(options: BrigadeOptions, err: unknown): void {
+  const message = `failed to start: ${(err as Error).message}`;
+  let logger;
+  try {
+    logger = createLogger(options.logger, 'brigade');
+  } catch {
+    process.stderr.write(`${message}\n`);
+    return;
+  }
+  logger.fatal({ err }, message);
 }

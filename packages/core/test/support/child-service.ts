@@ -8,12 +8,16 @@ export interface ChildService {
 }
 
 /** Runs `fixtures/<name>` as its own node process (through ts-node), against `natsUrl`. */
-export function startChildService(name: string, natsUrl: string): ChildService {
+export function startChildService(
+  name: string,
+  natsUrl: string,
+  env: Record<string, string> = {},
+): ChildService {
   const child = spawn(
     process.execPath,
     ['--conditions=development', '-r', 'ts-node/register', join(__dirname, '..', 'fixtures', name)],
     {
-      env: { ...process.env, NATS_URL: natsUrl, TS_NODE_TRANSPILE_ONLY: 'true' },
+      env: { ...process.env, NATS_URL: natsUrl, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
