@@ -1,8 +1,9 @@
-import { headers as createHeaders, type MsgHdrs, type StoredMsg } from 'nats';
+import { headers as createHeaders, type StoredMsg } from 'nats';
 import { DeadLetterNotFoundError } from '../errors';
 import { headerRecord } from '../transport/header-codec';
 import { isNotFound, type JetStreamContext, type PublishAck } from './jetstream-context';
 import { DeadLetterHeader, type DeadLetterSettings } from './dead-letter-settings';
+import { storedHeaders } from './stored-headers';
 
 /** A message a durable handler gave up on. */
 export interface DeadLetter {
@@ -121,15 +122,6 @@ export class DeadLetters {
       if (isNotFound(cause)) throw new DeadLetterNotFoundError(sequence, { cause });
       throw cause;
     }
-  }
-}
-
-/** A stored message's headers; `undefined` when they cannot be decoded (see `headerFault`). */
-export function storedHeaders(stored: StoredMsg): MsgHdrs | undefined {
-  try {
-    return stored.header;
-  } catch {
-    return undefined;
   }
 }
 

@@ -3,7 +3,7 @@ import { parseDuration } from '../discovery/duration';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 import { MAX_DELIVERIES_ADVISORY, type DeadLetterSettings } from './dead-letter-settings';
 import type { DeadLetterWriter } from './dead-letter-writer';
-import { storedHeaders } from './dead-letters';
+import { storedHeaders } from './stored-headers';
 
 interface MaxDeliveriesAdvisory {
   stream?: string;

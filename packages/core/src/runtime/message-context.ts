@@ -168,6 +168,9 @@ export class HandlerContext implements MessageContext {
   }
 }
 
+/** The longest deadline a request may set, in ms: Node's timers cannot wait longer. */
+export const MAX_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * The deadline a request's `brigade-timeout-ms` header sets (`performance.now()` ms), `undefined`
  * when it has none, or the reason the header is refused. Whole or fractional positive
@@ -183,6 +186,3 @@ export function requestDeadline(msg: WireMessage): number | string | undefined {
   }
   return performance.now() + Math.min(timeout, MAX_REQUEST_TIMEOUT_MS);
 }
-
-/** The longest deadline a request may set, in ms: Node's timers cannot wait longer. */
-export const MAX_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
