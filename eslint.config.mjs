@@ -1,5 +1,43 @@
 import tseslint from 'typescript-eslint';
 
+/**
+ * The folders of packages/core/src, lowest first. A folder imports only folders of lower layers
+ * (never its own layer's other folders, never one above): shared pieces sit below their users,
+ * and no two folders import each other. The entry points (index.ts, internal.ts) sit on top.
+ */
+const CORE_LAYERS = [
+  ['common'],
+  ['transport', 'metadata'],
+  ['discovery', 'decorators'],
+  ['jetstream'],
+  ['runtime'],
+];
+
+/** The nats client stays behind these two, so a move to the @nats-io/* v3 packages touches only them. */
+const NATS_FOLDERS = new Set(['transport', 'jetstream']);
+
+const NATS_IMPORTS = {
+  group: ['nats', 'nats/*', '@nats-io/*'],
+  message: 'only transport/ and jetstream/ import the nats client',
+};
+
+function coreLayers() {
+  return CORE_LAYERS.flatMap((layer, rank) => {
+    const below = CORE_LAYERS.slice(0, rank).flat();
+    return layer.map((folder) => {
+      const upward = {
+        group: ['../*', '../../*', ...below.flatMap((b) => [`!../${b}`, `!../${b}/*`])],
+        message: `${folder}/ imports only from ${below.length ? below.join(', ') : 'its own folder'}: move what both need below them`,
+      };
+      const patterns = NATS_FOLDERS.has(folder) ? [upward] : [upward, NATS_IMPORTS];
+      return {
+        files: [`packages/core/src/${folder}/**/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { patterns }] },
+      };
+    });
+  });
+}
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**'] },
   ...tseslint.configs.recommended,
@@ -12,27 +50,18 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
       eqeqeq: ['error', 'always'],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
   {
-    // The nats client stays behind the transport and the JetStream transport, so that a move to
-    // the @nats-io/* v3 packages touches those two folders only.
-    files: ['packages/core/src/**/*.ts'],
-    ignores: ['packages/core/src/transport/**', 'packages/core/src/jetstream/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['nats', 'nats/*', '@nats-io/*'],
-              message: 'only transport/ and jetstream/ import the nats client',
-            },
-          ],
-        },
-      ],
+    // Told, consistent-type-imports leaves alone the imports that decorator metadata needs at run
+    // time (a class named as a constructor parameter's type is what tsyringe injects).
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true },
     },
   },
+  ...coreLayers(),
   {
     // The CLI's committed CommonJS entry point loads the build.
     files: ['packages/cli/bin/*.cjs'],

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BrigadeClient, type ConnectionSettings } from '@brigade/core';
 
 /** Options every command that talks to NATS takes. */

@@ -3,11 +3,19 @@ import { BrigadeApp } from './runtime/brigade-app';
 import type { BrigadeOptions } from './runtime/brigade-options';
 import { runApp } from './runtime/run-app';
 
-/** Starting points of a Brigade app. */
+/** The way to start a Brigade app: `start` for a program of your own, `run` as a main program. */
 export const Brigade = {
-  /** Starts the services; see `BrigadeApp.start`. */
+  /**
+   * Validates the services, connects, resolves each service from the container and subscribes
+   * every handler. Resolves once every subscription is live on the server; on any failure the
+   * connection is closed and the error names what was wrong.
+   */
   start: (options: BrigadeOptions): Promise<BrigadeApp> => BrigadeApp.start(options),
-  /** Starts the services as a process's main program, with signal handling; see `runApp`. */
+  /**
+   * The entry point of a service process: starts the app, stops it gracefully on SIGINT or
+   * SIGTERM (a second signal exits at once), and exits non-zero when the start fails or the
+   * connection is lost for good.
+   */
   run: runApp,
 };
 
@@ -18,7 +26,6 @@ export type {
   DurableOptions,
   OrderKeyOption,
   EndpointOptions,
-  HandlerKind,
   HandlerOptions,
   PayloadEncoding,
   QueueGroupOption,
@@ -26,9 +33,9 @@ export type {
   SubscribeOptions,
 } from './metadata/handler-options';
 export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
-export { BrigadeApp, type HandlerSnapshot } from './runtime/brigade-app';
+export type { BrigadeApp, HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';
-export { runApp, type RunHooks } from './runtime/run-app';
+export type { RunHooks } from './runtime/run-app';
 export { BrigadeClient, type ClientOptions } from './runtime/brigade-client';
 export {
   Bus,
@@ -38,7 +45,7 @@ export {
   type RequestManyOptions,
   type RequestOptions,
 } from './runtime/bus';
-export type { PublishAck } from './jetstream/jetstream-context';
+export type { PublishAck } from './jetstream/publish-ack';
 export { DeadLetters, type DeadLetter, type DeadLetterFilter } from './jetstream/dead-letters';
 export { DeadLetterHeader, type DeadLetterOptions } from './jetstream/dead-letter-settings';
 export type { StreamDeclaration } from './discovery/stream-declaration';
@@ -48,19 +55,20 @@ export {
   type BucketOptions,
   type KeyValueEntry,
 } from './jetstream/key-value';
-export type { Duration } from './discovery/duration';
-export type { MessageContext, MessageHeaders } from './runtime/message-context';
+export type { Duration } from './common/duration';
+export type { MessageContext, MessageHeaders } from './common/message-context';
 export type { HandlerStats } from './runtime/handler-stats';
-export type { Logger, LoggerSettings } from './runtime/logger';
+export type { Logger, LoggerSettings } from './common/logger';
 export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
 export { toServiceError } from './runtime/error-codec';
 export type {
   HandlerInfo,
+  HandlerKind,
   Invocation,
   Middleware,
   OutgoingMessage,
   OutgoingMiddleware,
-} from './runtime/middleware';
+} from './common/middleware';
 export type { OnStart, OnStop } from './runtime/service-lifecycle';
 export type {
   EndpointInfo,
@@ -102,4 +110,4 @@ export {
   StartError,
   UnavailableError,
   ValidationError,
-} from './errors';
+} from './common/errors';

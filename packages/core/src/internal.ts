@@ -10,5 +10,5 @@ export { DeadLetterWriter } from './jetstream/dead-letter-writer';
 export { JetStreamContext } from './jetstream/jetstream-context';
 export { HandlerCounters } from './runtime/handler-stats';
 export { HandlerInvoker } from './runtime/handler-invoker';
-export { HandlerContext, type ContextEnvironment } from './runtime/message-context';
+export { HandlerContext, type ContextEnvironment } from './runtime/handler-context';
 export { NatsTransport } from './transport/nats-transport';

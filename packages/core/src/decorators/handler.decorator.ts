@@ -1,7 +1,8 @@
-import type { HandlerKind, SubscribeOptions } from '../metadata/handler-options';
+import type { HandlerKind } from '../common/middleware';
+import type { SubscribeOptions } from '../metadata/handler-options';
 import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { appendHandlerRecord } from '../metadata/metadata-store';
-import { DefinitionError } from '../errors';
+import { DefinitionError } from '../common/errors';
 
 /** Shared body of `@Subscribe` and `@Endpoint`: records the method, validates nothing yet. */
 export function handlerDecorator(

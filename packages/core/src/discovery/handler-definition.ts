@@ -1,5 +1,5 @@
-import type { HandlerKind, PayloadEncoding } from '../metadata/handler-options';
-import type { Middleware } from '../runtime/middleware';
+import type { HandlerKind, Middleware } from '../common/middleware';
+import type { PayloadEncoding } from '../metadata/handler-options';
 
 /** A validated handler with every default resolved. Built once at start; read on every message. */
 export interface HandlerDefinition {

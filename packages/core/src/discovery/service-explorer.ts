@@ -1,12 +1,12 @@
-import { DefinitionError } from '../errors';
+import { DefinitionError } from '../common/errors';
 import type {
   DurableOptions,
   HandlerRecord,
   QueueGroupOption,
   ServiceOptions,
 } from '../metadata/handler-options';
-import { parseDuration } from './duration';
-import { middlewareProblem } from '../runtime/middleware';
+import { parseDuration } from '../common/duration';
+import { middlewareProblem } from '../common/middleware';
 import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
 import { assertConstructorMetadata } from '../metadata/reflect-guard';
 import {
@@ -27,7 +27,7 @@ import {
   queueGroupProblem,
   subjectProblem,
   versionProblem,
-} from './naming-rules';
+} from '../common/naming-rules';
 
 /**
  * Turns the listed classes into frozen service definitions, validating everything a message

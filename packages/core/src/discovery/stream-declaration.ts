@@ -1,6 +1,6 @@
-import { InvalidOptionError } from '../errors';
-import { parseDuration, type Duration } from './duration';
-import { nameProblem, positiveIntegerProblem, subjectProblem } from './naming-rules';
+import { InvalidOptionError } from '../common/errors';
+import { parseDuration, type Duration } from '../common/duration';
+import { nameProblem, positiveIntegerProblem, subjectProblem } from '../common/naming-rules';
 
 /** A JetStream stream the app declares; provisioned at start (created, or updated when changed). */
 export interface StreamDeclaration {

@@ -1,7 +1,7 @@
-import { parseDuration, type Duration } from '../discovery/duration';
-import { nameProblem } from '../discovery/naming-rules';
+import { parseDuration, type Duration } from '../common/duration';
+import { nameProblem } from '../common/naming-rules';
 import { replicas, type StreamDefinition } from '../discovery/stream-declaration';
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError } from '../common/errors';
 
 /** Where dead letters go. Provisioned at start when any handler is durable. */
 export interface DeadLetterOptions {

@@ -1,5 +1,5 @@
 import { headers as createHeaders, type MsgHdrs } from 'nats';
-import type { Logger } from '../runtime/logger';
+import type { Logger } from '../common/logger';
 import type { JetStreamContext } from './jetstream-context';
 import {
   DeadLetterHeader,

@@ -1,9 +1,4 @@
-import { headers as createHeaders, type StoredMsg } from 'nats';
-import { DeadLetterNotFoundError } from '../errors';
-import { headerRecord } from '../transport/header-codec';
-import { isNotFound, type JetStreamContext, type PublishAck } from './jetstream-context';
-import { DeadLetterHeader, type DeadLetterSettings } from './dead-letter-settings';
-import { storedHeaders } from './stored-headers';
+import type { PublishAck } from './publish-ack';
 
 /** A message a durable handler gave up on. */
 export interface DeadLetter {
@@ -37,114 +32,19 @@ export interface DeadLetterFilter {
   limit?: number;
 }
 
-const REPLAY_TIMEOUT_MS = 5_000;
-// Added when dead-lettering: not part of the original message.
-const BRIGADE_HEADER = /^(brigade-dlq-|nats-msg-id$)/i;
-
-/** Lists, inspects, replays and deletes dead letters. */
-export class DeadLetters {
-  constructor(
-    private readonly jetstream: () => Promise<JetStreamContext>,
-    private readonly settings: DeadLetterSettings,
-  ) {}
-
+/** Lists, inspects, replays and deletes dead letters. Injectable; the app provides it. */
+export abstract class DeadLetters {
   /** The dead-letter stream's name. */
-  get stream(): string {
-    return this.settings.stream.name;
-  }
-
-  async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
-    const { jsm } = await this.jetstream();
-    const limit = filter.limit ?? 100;
-    const subject = [
-      this.settings.subjectPrefix,
-      filter.stream ?? '*',
-      filter.consumer ?? '*',
-    ].join('.');
-    let info;
-    try {
-      info = await jsm.streams.info(this.stream);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-    const letters: DeadLetter[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq && letters.length < limit;) {
-      let stored: StoredMsg;
-      try {
-        // The server's MSG.GET takes next_by_subj since 2.9; the client's typing lacks it.
-        stored = await jsm.streams.getMessage(this.stream, { seq, next_by_subj: subject } as never);
-      } catch (err) {
-        if (isNotFound(err)) break;
-        throw err;
-      }
-      letters.push(toDeadLetter(stored));
-      seq = stored.seq + 1;
-    }
-    return letters;
-  }
-
-  async get(sequence: number): Promise<DeadLetter> {
-    return toDeadLetter(await this.load(sequence));
-  }
-
+  abstract get stream(): string;
+  /** The dead letters that match `filter`, oldest first. */
+  abstract list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /** The dead letter at `sequence`; `DeadLetterNotFoundError` (404) when there is none. */
+  abstract get(sequence: number): Promise<DeadLetter>;
   /**
    * Publishes the original payload and headers to the original subject again (through JetStream,
    * so the origin stream stores it anew), then removes the dead letter.
    */
-  async replay(sequence: number): Promise<PublishAck> {
-    const context = await this.jetstream();
-    const stored = await this.load(sequence);
-    const letter = toDeadLetter(stored);
-    const hdrs = createHeaders();
-    for (const [name, values] of Object.entries(letter.headers))
-      for (const v of values) hdrs.append(name, v);
-    const ack = await context.js.publish(letter.origin.subject, letter.data, {
-      headers: hdrs,
-      msgID: `replay:${this.stream}:${sequence}`,
-      timeout: REPLAY_TIMEOUT_MS,
-    });
-    await context.jsm.streams.deleteMessage(this.stream, sequence, false);
-    return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
-  }
-
-  async delete(sequence: number): Promise<void> {
-    const { jsm } = await this.jetstream();
-    await this.load(sequence);
-    await jsm.streams.deleteMessage(this.stream, sequence, false);
-  }
-
-  private async load(sequence: number): Promise<StoredMsg> {
-    const { jsm } = await this.jetstream();
-    try {
-      return await jsm.streams.getMessage(this.stream, { seq: sequence });
-    } catch (cause) {
-      if (isNotFound(cause)) throw new DeadLetterNotFoundError(sequence, { cause });
-      throw cause;
-    }
-  }
-}
-
-function toDeadLetter(stored: StoredMsg): DeadLetter {
-  const header = storedHeaders(stored);
-  const all = headerRecord(header);
-  const one = (name: string): string => header?.get(name) ?? '';
-  const original: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(all))
-    if (!BRIGADE_HEADER.test(name)) original[name] = values;
-  return {
-    sequence: stored.seq,
-    time: one(DeadLetterHeader.Time) || stored.time.toISOString(),
-    reason: one(DeadLetterHeader.Reason),
-    code: Number(one(DeadLetterHeader.Code)) || 500,
-    attempts: Number(one(DeadLetterHeader.Attempts)) || 0,
-    origin: {
-      stream: one(DeadLetterHeader.Stream),
-      consumer: one(DeadLetterHeader.Consumer),
-      sequence: Number(one(DeadLetterHeader.Sequence)) || 0,
-      subject: one(DeadLetterHeader.Subject),
-    },
-    headers: original,
-    data: stored.data,
-  };
+  abstract replay(sequence: number): Promise<PublishAck>;
+  /** Removes the dead letter at `sequence`; `DeadLetterNotFoundError` (404) when there is none. */
+  abstract delete(sequence: number): Promise<void>;
 }

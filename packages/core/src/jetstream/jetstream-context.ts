@@ -1,19 +1,10 @@
 import type { JetStreamClient, JetStreamManager, NatsConnection, NatsError } from 'nats';
-import { JetStreamError, NoRespondersError, NoStreamError } from '../errors';
+import { JetStreamError, NoRespondersError, NoStreamError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
-import type { Logger } from '../runtime/logger';
+import type { Logger } from '../common/logger';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { HeaderInit } from '../transport/wire-message';
-
-/** What the server said about a durable publish. */
-export interface PublishAck {
-  /** The stream that stored the message. */
-  readonly stream: string;
-  /** Its sequence in that stream. */
-  readonly sequence: number;
-  /** True when the `Nats-Msg-Id` was seen within the duplicate window: stored once only. */
-  readonly duplicate: boolean;
-}
+import type { PublishAck } from './publish-ack';
 
 /** What a stream answers to a publish. */
 interface PubAckResponse {

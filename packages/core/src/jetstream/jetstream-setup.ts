@@ -6,7 +6,7 @@ import type {
 } from '../discovery/handler-definition';
 import { backstopDefinition, MaxDeliveriesBackstop } from './max-deliveries-backstop';
 import type { StreamDefinition } from '../discovery/stream-declaration';
-import type { Logger } from '../runtime/logger';
+import type { Logger } from '../common/logger';
 import type { DeadLetterSettings } from './dead-letter-settings';
 import { DeadLetterWriter } from './dead-letter-writer';
 import { JetStreamContext, whileUnavailable } from './jetstream-context';

@@ -1,5 +1,5 @@
 import { DURABLE_DEFAULTS, type HandlerDefinition } from '../discovery/handler-definition';
-import { parseDuration } from '../discovery/duration';
+import { parseDuration } from '../common/duration';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 import { MAX_DELIVERIES_ADVISORY, type DeadLetterSettings } from './dead-letter-settings';
 import type { DeadLetterWriter } from './dead-letter-writer';

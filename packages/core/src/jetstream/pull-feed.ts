@@ -1,5 +1,5 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from 'nats';
-import type { Logger } from '../runtime/logger';
+import type { Logger } from '../common/logger';
 import { headerFault } from '../transport/header-codec';
 import { PulledMessage } from './pulled-message';
 

@@ -10,8 +10,8 @@ import {
 } from 'nats';
 import type { DurableDefinition } from '../discovery/handler-definition';
 import { subjectCovers, type StreamDefinition } from '../discovery/stream-declaration';
-import { JetStreamError } from '../errors';
-import type { Logger } from '../runtime/logger';
+import { JetStreamError } from '../common/errors';
+import type { Logger } from '../common/logger';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 
 /** A durable handler's consumer, and who it belongs to (for error messages). */

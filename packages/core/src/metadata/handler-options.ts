@@ -1,6 +1,6 @@
 /** What the decorators record. Discovery validates these and resolves defaults. */
-import type { Duration } from '../discovery/duration';
-import type { Middleware } from '../runtime/middleware';
+import type { Duration } from '../common/duration';
+import type { HandlerKind, Middleware } from '../common/middleware';
 
 /** A queue group name, or `false` for no queue group: every instance gets every message. */
 export type QueueGroupOption = string | false;
@@ -79,8 +79,6 @@ export interface SubscribeOptions extends HandlerOptions {
    */
   durable?: DurableOptions;
 }
-
-export type HandlerKind = 'endpoint' | 'event';
 
 /** One decorated method as recorded, before validation. */
 export interface HandlerRecord {

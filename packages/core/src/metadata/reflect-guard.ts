@@ -1,5 +1,5 @@
 import type {} from 'reflect-metadata';
-import { ReflectMetadataError } from '../errors';
+import { ReflectMetadataError } from '../common/errors';
 
 const INSTRUCTION =
   "add `import 'reflect-metadata';` as the first line of your entry point, before any decorated class is loaded";

@@ -1,13 +1,13 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { ServiceDefinition } from '../discovery/handler-definition';
-import { DefinitionError } from '../errors';
-import { DurableBinding } from '../jetstream/durable-binding';
+import { DefinitionError } from '../common/errors';
+import { DurableBinding } from './durable-binding';
 import type { DurableSetup } from '../jetstream/jetstream-setup';
 import type { NatsTransport } from '../transport/nats-transport';
 import { CoreBinding, type Binding } from './handler-binding';
 import { HandlerInvoker } from './handler-invoker';
-import type { Logger } from './logger';
-import type { Middleware } from './middleware';
+import type { Logger } from '../common/logger';
+import type { Middleware } from '../common/middleware';
 
 /**
  * Resolves each service from the container and makes one binding per handler: a core

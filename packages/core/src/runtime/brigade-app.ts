@@ -1,24 +1,31 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import {
+  container as rootContainer,
+  type DependencyContainer,
+  type InjectionToken,
+} from 'tsyringe';
 import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
-import { positiveIntegerProblem } from '../discovery/naming-rules';
+import { positiveIntegerProblem } from '../common/naming-rules';
 import { exploreServices } from '../discovery/service-explorer';
-import { InvalidOptionError, UnavailableError } from '../errors';
+import { InvalidOptionError, UnavailableError } from '../common/errors';
 import { assertReflectMetadata } from '../metadata/reflect-guard';
 import { NatsTransport } from '../transport/nats-transport';
 import type { BrigadeOptions } from './brigade-options';
 import { defineStreams } from '../discovery/stream-declaration';
 import { defineDeadLetters } from '../jetstream/dead-letter-settings';
+import { DeadLetterStream } from '../jetstream/dead-letter-stream';
 import { DeadLetters } from '../jetstream/dead-letters';
+import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
 import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
 import { Bus } from './bus';
+import { NatsBus } from './nats-bus';
 import { createBindings } from './binding-factory';
-import { middlewareProblem } from './middleware';
+import { middlewareProblem } from '../common/middleware';
 import { ServiceLifecycle } from './service-lifecycle';
 import type { Binding } from './handler-binding';
 import { ServiceApi } from './service-api';
 import type { HandlerStats } from './handler-stats';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger } from '../common/logger';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -92,13 +99,13 @@ export class BrigadeApp {
         deadLetterSettings,
         logger,
       );
-      const bus = new Bus(transport, jetstream, requestTimeoutMs, options.outgoing);
-      const deadLetters = new DeadLetters(jetstream, deadLetterSettings);
+      const bus = new NatsBus(transport, jetstream, requestTimeoutMs, options.outgoing);
+      const deadLetters = new DeadLetterStream(jetstream, deadLetterSettings);
+      const keyValues = new JetStreamKeyValueStores(jetstream, logger);
       scope = (options.container ?? rootContainer).createChildContainer();
-      scope.register(Bus, { useValue: bus });
-      scope.register(DeadLetters, { useValue: deadLetters });
-      const keyValues = new KeyValueStores(jetstream, logger);
-      scope.register(KeyValueStores, { useValue: keyValues });
+      scope.register(token(Bus), { useValue: bus });
+      scope.register(token(DeadLetters), { useValue: deadLetters });
+      scope.register(token(KeyValueStores), { useValue: keyValues });
       const shutdown = new AbortController();
       const { bindings, backstops, instances } = createBindings(
         services,
@@ -219,7 +226,6 @@ export class BrigadeApp {
     }
     await this.lifecycle.stop();
     await this.transport.close();
-    this.bus.detach();
     await this.scope.dispose();
     this.logger.info('stopped');
   }
@@ -257,4 +263,12 @@ function nonNegative(value: number | undefined, name: string): number | undefine
 function describeDelivery(handler: ServiceDefinition['handlers'][number]): string {
   if (handler.durable) return `durable ${handler.durable.stream}/${handler.durable.consumer}`;
   return handler.queue === undefined ? 'broadcast' : `queue ${handler.queue}`;
+}
+
+/**
+ * An abstract class as a tsyringe token: what a constructor parameter of that type resolves to
+ * (decorator metadata names the class itself). tsyringe's typing admits only concrete classes.
+ */
+function token<T>(abstractClass: abstract new () => T): InjectionToken<T> {
+  return abstractClass as unknown as InjectionToken<T>;
 }

@@ -1,14 +1,17 @@
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError } from '../common/errors';
 import { defineDeadLetters, type DeadLetterOptions } from '../jetstream/dead-letter-settings';
-import { DeadLetters } from '../jetstream/dead-letters';
+import { DeadLetterStream } from '../jetstream/dead-letter-stream';
+import type { DeadLetters } from '../jetstream/dead-letters';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { lazyJetStream } from '../jetstream/jetstream-setup';
-import { KeyValueStores } from '../jetstream/key-value';
+import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
+import type { KeyValueStores } from '../jetstream/key-value';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import { NatsTransport } from '../transport/nats-transport';
-import { Bus } from './bus';
-import { createLogger, type Logger, type LoggerSettings } from './logger';
-import { middlewareProblem, type OutgoingMiddleware } from './middleware';
+import type { Bus } from './bus';
+import { NatsBus } from './nats-bus';
+import { createLogger, type Logger, type LoggerSettings } from '../common/logger';
+import { middlewareProblem, type OutgoingMiddleware } from '../common/middleware';
 
 export interface ClientOptions {
   nats?: ConnectionSettings;
@@ -45,21 +48,20 @@ export class BrigadeClient {
     return new BrigadeClient(
       transport,
       jetstream,
-      new Bus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing),
-      new DeadLetters(jetstream, deadLetters),
-      new KeyValueStores(jetstream, logger),
+      new NatsBus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing),
+      new DeadLetterStream(jetstream, deadLetters),
+      new JetStreamKeyValueStores(jetstream, logger),
       logger,
     );
   }
 
   /** The dead letters of another dead-letter stream than the client's. */
   deadLettersIn(options: DeadLetterOptions): DeadLetters {
-    return new DeadLetters(this.jetstream, defineDeadLetters(options));
+    return new DeadLetterStream(this.jetstream, defineDeadLetters(options));
   }
 
   /** Flushes what was published and closes the connection. */
   async close(): Promise<void> {
     await this.transport.close();
-    this.bus.detach();
   }
 }

@@ -1,7 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { ConnectionSettings } from '../transport/connection-settings';
-import type { LoggerSettings } from './logger';
-import type { Middleware, OutgoingMiddleware } from './middleware';
+import type { LoggerSettings } from '../common/logger';
+import type { Middleware, OutgoingMiddleware } from '../common/middleware';
 import type { StreamDeclaration } from '../discovery/stream-declaration';
 import type { DeadLetterOptions } from '../jetstream/dead-letter-settings';
 

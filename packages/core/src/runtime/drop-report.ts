@@ -1,5 +1,5 @@
-import { clip } from '../clip';
-import type { Logger } from './logger';
+import { clip } from '../common/clip';
+import type { Logger } from '../common/logger';
 
 /** How often a handler that keeps dropping events logs a summary line, in ms. */
 const SUMMARY_INTERVAL_MS = 10_000;

@@ -6,7 +6,7 @@ import {
   ServiceError,
   ServiceStatus,
   UnavailableError,
-} from '../errors';
+} from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';

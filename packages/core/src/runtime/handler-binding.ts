@@ -4,7 +4,7 @@ import {
   DeadlineExceededError,
   UnavailableError,
   type ServiceError,
-} from '../errors';
+} from '../common/errors';
 import type { NatsTransport } from '../transport/nats-transport';
 import { headerFault } from '../transport/header-codec';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
@@ -12,7 +12,7 @@ import { DropReport } from './drop-report';
 import { encodeErrorReply } from './error-codec';
 import { FifoQueue } from './fifo-queue';
 import type { HandlerInvoker } from './handler-invoker';
-import { HandlerContext, requestDeadline } from './message-context';
+import { HandlerContext, requestDeadline } from './handler-context';
 
 /** What the app needs of every kind of binding: start, stop taking messages, wait, give up. */
 export interface Binding {

@@ -1,10 +1,11 @@
 import type { HandlerDefinition } from '../discovery/handler-definition';
-import { BadRequestError, type ServiceError } from '../errors';
+import { BadRequestError, type ServiceError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { toServiceError } from './error-codec';
 import { HandlerCounters } from './handler-stats';
-import { currentContext, type ContextEnvironment, type HandlerContext } from './message-context';
-import { composeMiddleware, type HandlerMethod, type Middleware } from './middleware';
+import { currentContext, type ContextEnvironment, type HandlerContext } from './handler-context';
+import type { Middleware } from '../common/middleware';
+import { composeMiddleware, type HandlerMethod } from './middleware';
 
 /** In a burst, one message in this many is timed. */
 const TIMING_STRIDE = 8;

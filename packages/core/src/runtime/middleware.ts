@@ -1,37 +1,5 @@
-import type { HandlerKind } from '../metadata/handler-options';
-import type { MessageContext } from './message-context';
-
-/** The handler a middleware wraps, as it was defined. */
-export interface HandlerInfo {
-  /** The service's name. */
-  readonly service: string;
-  /** The handler's name in the NATS Service API. */
-  readonly name: string;
-  readonly kind: HandlerKind;
-  /** The subscription subject (wildcards included; the message's own is `context.subject`). */
-  readonly subject: string;
-  /** True for a durable (JetStream) event handler. */
-  readonly durable: boolean;
-}
-
-/** One message on its way through a handler's pipeline. */
-export interface Invocation {
-  readonly handler: HandlerInfo;
-  readonly context: MessageContext;
-  /** The decoded payload (bytes for `payload: 'raw'`); replace it for the steps inside. */
-  payload: unknown;
-}
-
-/**
- * A step around a handler's run, for every kind of handler. `next()` runs the rest of the
- * pipeline (the middleware inside this one, then the handler) and resolves with its result or
- * rejects with its failure. What the middleware returns is the result (an endpoint's reply);
- * what it throws fails the message as a handler's throw would (a `ServiceError` answers with its
- * status; a durable handler's failure is retried, a `PermanentError` dead-lettered). Not calling
- * `next()` skips the handler. It runs inside the message's context: what it sends through the
- * `Bus` carries the message's trace and correlation headers.
- */
-export type Middleware = Layer<Invocation>;
+import type { MessageContext } from '../common/message-context';
+import type { HandlerInfo, Layer, Middleware } from '../common/middleware';
 
 /** A handler method as the invoker calls it. */
 export type HandlerMethod = (payload: unknown, ctx: MessageContext) => unknown;
@@ -56,9 +24,6 @@ export function composeMiddleware(
     );
 }
 
-/** A layer of a chain: gets the value passed down and `next`, which runs the layers inside. */
-export type Layer<T> = (value: T, next: () => Promise<unknown>) => unknown;
-
 /**
  * Runs `value` through `layers`, outermost first, then `last`; resolves with what the outermost
  * layer returned. A synchronous throw anywhere becomes a rejection; `next()` runs once at most.
@@ -82,33 +47,4 @@ export function runChain<T>(
     }
   };
   return step(0);
-}
-
-/** A message the `Bus` is about to send, on its way through the outgoing middleware. */
-export interface OutgoingMessage {
-  readonly operation: 'publish' | 'durable-publish' | 'request' | 'request-many';
-  readonly subject: string;
-  /** The payload before encoding; replace it for the steps inside. */
-  payload: unknown;
-  /**
-   * The headers that go out, the trace and correlation of the message being handled included;
-   * add or change them for the steps inside (a tracer sets its own `traceparent` here).
-   */
-  headers: Record<string, string | readonly string[]>;
-}
-
-/**
- * A step around what the `Bus` sends: `publish` (core or durable), `request` and `requestMany`.
- * `next()` sends and resolves with the outcome (the reply, the publish acknowledgement, the
- * gathered replies, or nothing for a core publish) or rejects with the failure; return it, or
- * throw to fail the call. The seam for tracing and metrics of outgoing messages.
- */
-export type OutgoingMiddleware = Layer<OutgoingMessage>;
-
-/** Why `value` is no middleware list, or `undefined` when it is one. */
-export function middlewareProblem(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.some((m) => typeof m !== 'function'))
-    return 'middleware is a list of functions (invocation, next) => result';
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import { BrigadeApp } from './brigade-app';
 import type { BrigadeOptions } from './brigade-options';
-import { createLogger } from './logger';
+import { createLogger } from '../common/logger';
 
 /** Work of a process beside its services, such as an HTTP server. */
 export interface RunHooks {

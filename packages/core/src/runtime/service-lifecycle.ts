@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from '../discovery/handler-definition';
-import { StartError } from '../errors';
-import type { Logger } from './logger';
+import { StartError } from '../common/errors';
+import type { Logger } from '../common/logger';
 
 /** A service that prepares itself before its handlers take messages (open a bucket, warm a cache). */
 export interface OnStart {

@@ -1,4 +1,4 @@
-import { CodecError } from '../errors';
+import { CodecError } from '../common/errors';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -7,8 +7,8 @@ import {
   type ConnectionOptions,
   type NatsConnection,
 } from 'nats';
-import { ConnectionError, NotRunningError } from '../errors';
-import type { Logger } from '../runtime/logger';
+import { ConnectionError, NotRunningError } from '../common/errors';
+import type { Logger } from '../common/logger';
 import type { ConnectionSettings } from './connection-settings';
 import { isNoResponders, toMsgHdrs } from './header-codec';
 import { RequestMux } from './request-mux';

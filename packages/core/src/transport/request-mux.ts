@@ -1,6 +1,11 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { createInbox } from 'nats';
-import { CodecError, NoRespondersError, NotRunningError, RequestTimeoutError } from '../errors';
+import {
+  CodecError,
+  NoRespondersError,
+  NotRunningError,
+  RequestTimeoutError,
+} from '../common/errors';
 import { headerFault, isNoResponders } from './header-codec';
 import type { WireMessage } from './wire-message';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConnectionError } from '../errors';
+import { ConnectionError } from '../common/errors';
 import type { ConnectionSettings } from './connection-settings';
 
 export const DEFAULT_SERVER = '127.0.0.1:4222';

@@ -5,16 +5,16 @@ import {
   ErrorCode,
   isServiceError,
   ServiceStatus,
-} from '../errors';
-import { IdleSignal, type Binding } from '../runtime/handler-binding';
+} from '../common/errors';
+import { IdleSignal, type Binding } from './handler-binding';
 import { readHeader } from '../transport/header-codec';
-import type { HandlerInvoker } from '../runtime/handler-invoker';
-import { HandlerContext } from '../runtime/message-context';
-import type { DeadLetterWriter } from './dead-letter-writer';
-import type { JetStreamContext } from './jetstream-context';
+import type { HandlerInvoker } from './handler-invoker';
+import { HandlerContext } from './handler-context';
+import type { DeadLetterWriter } from '../jetstream/dead-letter-writer';
+import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
-import { PullFeed } from './pull-feed';
-import type { PulledMessage } from './pulled-message';
+import { PullFeed } from '../jetstream/pull-feed';
+import type { PulledMessage } from '../jetstream/pulled-message';
 
 /**
  * One durable handler reading its stream through a durable pull consumer shared by every

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError } from './errors';
 
 /** The structured logger Brigade writes to and hands to handlers (a pino logger). */
 export type Logger = pino.Logger;

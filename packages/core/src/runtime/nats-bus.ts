@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import type { JetStreamContext } from '../jetstream/jetstream-context';
+import type { PublishAck } from '../jetstream/publish-ack';
+import {
+  CodecError,
+  InvalidOptionError,
+  InvalidSubjectError,
+  NotRunningError,
+} from '../common/errors';
+import { publishSubjectProblem } from '../common/naming-rules';
+import { jsonCodec } from '../transport/json.codec';
+import type { NatsTransport } from '../transport/nats-transport';
+import type { HeaderInit, WireMessage } from '../transport/wire-message';
+import { headerFault, headerRecord } from '../transport/header-codec';
+import {
+  Bus,
+  type DurablePublishOptions,
+  type GatheredReply,
+  type PublishOptions,
+  type RequestManyOptions,
+  type RequestOptions,
+} from './bus';
+import { decodeErrorReply } from './error-codec';
+import { currentContext } from './handler-context';
+import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
+import { runChain } from './middleware';
+import { REQUEST_TIMEOUT } from './trace-context';
+
+const MAX_REMEMBERED_SUBJECTS = 1_024;
+const NO_OPTIONS: PublishOptions = Object.freeze({});
+const PUBLISHED: Promise<void> = Promise.resolve();
+
+/** The `Bus` on the app's NATS connection. */
+export class NatsBus extends Bus {
+  private readonly validSubjects = new Set<string>();
+
+  constructor(
+    private readonly transport: NatsTransport,
+    private readonly jetstream: () => Promise<JetStreamContext>,
+    private readonly defaultTimeoutMs: number,
+    /** Middleware around everything it sends, outermost first; none costs nothing. */
+    private readonly outgoing: readonly OutgoingMiddleware[] = [],
+  ) {
+    super();
+  }
+
+  override publish<T = unknown>(
+    subject: string,
+    data: T,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck>;
+  override publish<T = unknown>(subject: string, data?: T, options?: PublishOptions): Promise<void>;
+  override publish<T = unknown>(
+    subject: string,
+    data?: T,
+    options: PublishOptions | DurablePublishOptions = NO_OPTIONS,
+  ): Promise<PublishAck | void> {
+    // Not async: a core publish is on the hot path and costs no promise of its own.
+    try {
+      const transport = this.open(subject);
+      const headers = withPropagation(options.headers);
+      const durable = 'durable' in options && options.durable === true;
+      if (this.outgoing.length > 0) {
+        return this.through(durable ? 'durable-publish' : 'publish', subject, data, headers, (m) =>
+          durable
+            ? this.publishDurable(subject, jsonCodec.encode(m.payload), m.headers, options)
+            : transport.publish(subject, jsonCodec.encode(m.payload), m.headers),
+        ) as Promise<PublishAck | void>;
+      }
+      const body = jsonCodec.encode(data);
+      if (!durable) {
+        transport.publish(subject, body, headers);
+        return PUBLISHED;
+      }
+      return this.publishDurable(subject, body, headers, options as DurablePublishOptions);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Runs one send through the outgoing middleware; `send` gets the message as they left it. */
+  private through(
+    operation: OutgoingMessage['operation'],
+    subject: string,
+    payload: unknown,
+    headers: HeaderInit | undefined,
+    send: (message: OutgoingMessage) => unknown,
+  ): Promise<unknown> {
+    const message: OutgoingMessage = { operation, subject, payload, headers: { ...headers } };
+    return runChain(this.outgoing, message, send, `the Bus (${operation} '${subject}')`);
+  }
+
+  private async publishDurable(
+    subject: string,
+    body: Uint8Array,
+    headers: HeaderInit | undefined,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck> {
+    const timeout = this.timeoutOf(options.timeout, 'timeout');
+    const msgId = options.msgId ?? randomUUID();
+    if (typeof msgId !== 'string' || msgId.length === 0) {
+      throw new InvalidOptionError(`msgId must be a non-empty string, got ${String(msgId)}`);
+    }
+    return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
+  }
+
+  override async request<TReply = unknown, TRequest = unknown>(
+    subject: string,
+    data?: TRequest,
+    options: RequestOptions = {},
+  ): Promise<TReply> {
+    const transport = this.open(subject);
+    const timeout = this.timeoutOf(options.timeout, 'timeout');
+    const headers = withPropagation(options.headers, timeout);
+    const raw = options.raw === true;
+    if (this.outgoing.length > 0) {
+      return this.through('request', subject, data, headers, async (m) =>
+        decodeReply<TReply>(
+          await transport.request(subject, jsonCodec.encode(m.payload), m.headers, timeout),
+          raw,
+        ),
+      ) as Promise<TReply>;
+    }
+    const reply = await transport.request(subject, jsonCodec.encode(data), headers, timeout);
+    return decodeReply<TReply>(reply, raw);
+  }
+
+  override async requestMany<TReply = unknown, TRequest = unknown>(
+    subject: string,
+    data?: TRequest,
+    options: RequestManyOptions = {},
+  ): Promise<GatheredReply<TReply>[]> {
+    const transport = this.open(subject);
+    const maxWait = this.timeoutOf(options.maxWait, 'maxWait');
+    const max = options.maxReplies ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new InvalidOptionError(
+        `maxReplies must be a whole number of at least 1, got ${String(max)}`,
+      );
+    }
+    const headers = withPropagation(options.headers, maxWait);
+    const send = async (payload: unknown, sent: HeaderInit | undefined) => {
+      const replies = await transport.requestMany(
+        subject,
+        jsonCodec.encode(payload),
+        sent,
+        maxWait,
+        max,
+      );
+      return replies.map(gathered<TReply>);
+    };
+    if (this.outgoing.length === 0) return send(data, headers);
+    return this.through('request-many', subject, data, headers, (m) =>
+      send(m.payload, m.headers),
+    ) as Promise<GatheredReply<TReply>[]>;
+  }
+
+  override async flush(): Promise<void> {
+    if (!this.transport.isClosed) await this.transport.flush();
+  }
+
+  private open(subject: string): NatsTransport {
+    if (!this.validSubjects.has(subject)) {
+      const problem = publishSubjectProblem(subject);
+      if (problem) throw new InvalidSubjectError(subject, problem);
+      // Most apps send to a handful of subjects: check each once (bounded, for apps that do not).
+      if (this.validSubjects.size >= MAX_REMEMBERED_SUBJECTS) this.validSubjects.clear();
+      this.validSubjects.add(subject);
+    }
+    if (this.transport.isClosed) {
+      throw new NotRunningError(`cannot send to '${subject}': the app is stopped`);
+    }
+    return this.transport;
+  }
+
+  private timeoutOf(value: number | undefined, name: string): number {
+    const timeout = value ?? this.defaultTimeoutMs;
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new InvalidOptionError(
+        `${name} must be a positive number of milliseconds, got ${String(value)}`,
+      );
+    }
+    return timeout;
+  }
+}
+
+function withPropagation(
+  headers: HeaderInit | undefined,
+  timeoutMs?: number,
+): HeaderInit | undefined {
+  const ctx = currentContext.getStore();
+  if (!ctx && timeoutMs === undefined) return headers;
+  const merged: Record<string, string | readonly string[]> = {};
+  if (ctx) Object.assign(merged, ctx.propagationHeaders());
+  if (timeoutMs !== undefined) merged[REQUEST_TIMEOUT] = String(Math.ceil(timeoutMs));
+  return headers ? Object.assign(merged, headers) : merged;
+}
+
+function gathered<T>(msg: WireMessage): GatheredReply<T> {
+  const fault = headerFault(msg);
+  if (fault !== undefined) return { ok: false, error: new CodecError(fault), headers: {} };
+  const headers = headerRecord(msg.headers);
+  try {
+    const error = decodeErrorReply(msg);
+    return error
+      ? { ok: false, error, headers }
+      : { ok: true, value: jsonCodec.decode(msg.data) as T, headers };
+  } catch (err) {
+    if (err instanceof CodecError) return { ok: false, error: err, headers };
+    throw err;
+  }
+}
+
+function decodeReply<T>(msg: WireMessage, raw: boolean): T {
+  const error = decodeErrorReply(msg);
+  if (error) throw error;
+  return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
+}
