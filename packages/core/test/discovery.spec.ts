@@ -429,7 +429,7 @@ describe('discovery', () => {
     it('fails at import with the instruction when reflect-metadata was not imported', () => {
       const child = spawnSync(
         process.execPath,
-        ['--conditions=development', '-r', 'ts-node/register', '-e', "require('@brigade/core')"],
+        ['--conditions=brigade-source', '-r', 'ts-node/register', '-e', "require('@brigade/core')"],
         { encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } },
       );
       expect(child.status).to.not.equal(0);
