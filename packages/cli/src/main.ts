@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { BrigadeError, ServiceError } from '@brigade/core';
 import { UsageError } from './connection';

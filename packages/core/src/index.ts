@@ -1,4 +1,7 @@
-import './metadata/require-reflect';
+// First: the polyfill that decorator metadata and tsyringe need, loaded before any decorated class
+// of a program that imports Brigade is defined (and before tsyringe, which refuses to load
+// without it). Nobody has to remember the import line.
+import 'reflect-metadata';
 import { BrigadeApp } from './runtime/brigade-app';
 import type { BrigadeOptions } from './runtime/brigade-options';
 import { runApp } from './runtime/run-app';
@@ -19,6 +22,9 @@ export const Brigade = {
   run: runApp,
 };
 
+// tsyringe's decorators and root container, from the one tsyringe Brigade uses: imported from here
+// they come after the polyfill, whatever the order of a file's imports.
+export { container, inject, injectable, singleton, type DependencyContainer } from 'tsyringe';
 export { Service } from './decorators/service.decorator';
 export { Subscribe } from './decorators/subscribe.decorator';
 export { Endpoint } from './decorators/endpoint.decorator';

@@ -1,5 +1,3 @@
-// The kit loads the polyfill itself so a spec needs no setup line; apps still import it in their entry.
-import 'reflect-metadata';
 export { NatsServer, type NatsServerOptions } from './nats-server';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster';
 export { findNatsServer, INSTALL_HINT } from './nats-server-binary';

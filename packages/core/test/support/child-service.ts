@@ -15,7 +15,12 @@ export function startChildService(
 ): ChildService {
   const child = spawn(
     process.execPath,
-    ['--conditions=brigade-source', '-r', 'ts-node/register', join(__dirname, '..', 'fixtures', name)],
+    [
+      '--conditions=brigade-source',
+      '-r',
+      'ts-node/register',
+      join(__dirname, '..', 'fixtures', name),
+    ],
     {
       env: { ...process.env, NATS_URL: natsUrl, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,4 @@
+import { Brigade } from '@brigade/core';
+import { Greeter } from './greeter.service.js';
+
+void Brigade.run({ services: [Greeter] });

@@ -1,0 +1,141 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize, resolve } from 'node:path';
+import { expect } from 'chai';
+import { LocalRegistry, sh } from './support/registry';
+
+const ROOT = resolve(__dirname, '..');
+const PACKAGES = ['core', 'testing', 'cli'].map((name) => join(ROOT, 'packages', name));
+const FIXTURE = join(ROOT, 'test/projects/greeter');
+
+interface PackedPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly files: readonly { path: string }[];
+}
+
+async function packed(dir: string): Promise<PackedPackage> {
+  const [pack] = JSON.parse(
+    await sh('npm', ['pack', '--dry-run', '--json'], dir),
+  ) as PackedPackage[];
+  return pack!;
+}
+
+/** Every file `manifest` points at: main, types, bin, and each target of its exports map. */
+function pointedAt(manifest: Record<string, unknown>): string[] {
+  const targets: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') targets.push(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  collect([manifest['main'], manifest['types'], manifest['bin'], manifest['exports']]);
+  return targets.filter((t) => t !== './package.json').map((t) => normalize(t));
+}
+
+describe('the packages as a user gets them', function () {
+  this.timeout(60_000);
+
+  for (const dir of PACKAGES) {
+    it(`${dir.split('/').pop()}: ships JS, declarations, README and LICENSE, and nothing it points at is missing`, async () => {
+      const pack = await packed(dir);
+      const files = new Set(pack.files.map((f) => normalize(f.path)));
+      for (const needed of ['LICENSE', 'README.md', 'package.json'])
+        expect(files).to.include(needed);
+      expect([...files].filter((f) => /tsbuildinfo|\/test\/|\.spec\./.test(f))).to.deep.equal([]);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      for (const target of pointedAt(manifest))
+        expect(files, `${pack.name} points at ${target}`).to.include(target);
+      // Source maps and declaration maps name their sources: those ship too.
+      for (const map of [...files].filter((f) => f.endsWith('.map'))) {
+        const { sources } = JSON.parse(readFileSync(join(dir, map), 'utf8')) as {
+          sources: string[];
+        };
+        for (const source of sources)
+          expect(files, `${map} names ${source}`).to.include(normalize(join(dirname(map), source)));
+      }
+    });
+  }
+});
+
+describe('Brigade installed from a registry into a project of its own @integration', function () {
+  this.timeout(600_000);
+  let work: string;
+  let registry: LocalRegistry;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'brigade-registry-'));
+    registry = await LocalRegistry.start(join(work, 'registry'));
+    const userconfig = join(work, 'publish.npmrc');
+    writeFileSync(userconfig, registry.npmrc());
+    for (const dir of PACKAGES) await registry.publish(dir, userconfig);
+  });
+
+  after(async () => {
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** The fixture project copied out of the repository, as a CommonJS or an ES module package. */
+  async function installProject(type: 'commonjs' | 'module'): Promise<string> {
+    const dir = join(work, `greeter-${type}`);
+    cpSync(FIXTURE, dir, { recursive: true });
+    const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    const pick = (...names: string[]) =>
+      Object.fromEntries(names.map((n) => [n, ours.devDependencies[n]!]));
+    const manifest = {
+      name: `greeter-${type}`,
+      version: '1.0.0',
+      private: true,
+      type,
+      scripts: { build: 'tsc', test: 'tsc && mocha --timeout 20000 "dist/test/**/*.test.js"' },
+      // The user adds tsyringe too (for @singleton): it must stay the one copy Brigade uses.
+      dependencies: { '@brigade/core': '^0.1.0', tsyringe: '^4.10.0' },
+      devDependencies: {
+        '@brigade/cli': '^0.1.0',
+        '@brigade/testing': '^0.1.0',
+        ...pick('typescript', 'mocha', 'chai', '@types/node', '@types/mocha', '@types/chai'),
+      },
+    };
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(join(dir, '.npmrc'), registry.npmrc());
+    await sh('npm', ['install', '--prefer-offline'], dir);
+    return dir;
+  }
+
+  async function onlyCopies(dir: string, name: string): Promise<string[]> {
+    const tree = JSON.parse(await sh('npm', ['ls', name, '--all', '--json'], dir)) as unknown;
+    const versions = new Set<string>();
+    const walk = (node: unknown): void => {
+      const deps =
+        (node as { dependencies?: Record<string, { version?: string }> }).dependencies ?? {};
+      for (const [dep, child] of Object.entries(deps)) {
+        if (dep === name && child.version) versions.add(child.version);
+        walk(child);
+      }
+    };
+    walk(tree);
+    return [...versions];
+  }
+
+  for (const type of ['commonjs', 'module'] as const) {
+    it(`a ${type} project installs the packages, gets one tsyringe and one reflect-metadata, builds, and passes its spec`, async () => {
+      const dir = await installProject(type);
+      const lock = readFileSync(join(dir, 'package-lock.json'), 'utf8');
+      expect(lock).to.include('"node_modules/@brigade/core"');
+      expect(await onlyCopies(dir, 'tsyringe')).to.have.length(1);
+      expect(await onlyCopies(dir, 'reflect-metadata')).to.have.length(1);
+      expect(existsSync(join(dir, 'node_modules/@brigade/core/node_modules/tsyringe'))).to.equal(
+        false,
+      );
+      const out = await sh('npm', ['test'], dir);
+      expect(out).to.match(/2 passing/);
+      const help = await sh('npx', ['brigade', '--help'], dir);
+      expect(help).to.include('Usage: brigade');
+    });
+  }
+});
