@@ -123,7 +123,7 @@ export class BrigadeApp {
         services.map((definition) => ({
           definition,
           handlers: bindings
-            .filter((b) => b.invoker.env.serviceName === definition.name)
+            .filter((b) => b.invoker.serviceName === definition.name)
             .map((b) => b.invoker),
         })),
       );
@@ -166,7 +166,7 @@ export class BrigadeApp {
   /** Live counters of every handler. */
   stats(): HandlerSnapshot[] {
     return this.bindings.map(({ invoker }) => ({
-      service: invoker.env.serviceName,
+      service: invoker.serviceName,
       handler: invoker.definition,
       stats: invoker.stats.snapshot(),
     }));

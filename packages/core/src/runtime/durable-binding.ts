@@ -9,7 +9,7 @@ import {
 import { IdleSignal, type Binding } from './handler-binding';
 import { readHeader } from '../transport/header-codec';
 import type { HandlerInvoker } from './handler-invoker';
-import { HandlerContext } from './handler-context';
+import { type HandlerContext } from './handler-context';
 import type { DeadLetterWriter } from '../jetstream/dead-letter-writer';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
@@ -48,7 +48,7 @@ export class DurableBinding implements Binding {
       concurrency,
       () => concurrency - this.inFlight,
       (msg) => this.run(msg),
-      invoker.env.logger,
+      invoker.logger,
     );
   }
 
@@ -81,7 +81,7 @@ export class DurableBinding implements Binding {
     this.inFlight++;
     if (msg.headerFault !== undefined) {
       // Retrying cannot mend the bytes: dead-letter it now, without the unreadable headers.
-      const ctx = new HandlerContext(msg, this.invoker.definition, this.invoker.env);
+      const ctx = this.invoker.contextFor(msg);
       this.invoker.recordRejected(new BadRequestError(msg.headerFault));
       this.deadLetter(ctx, msg, msg.headerFault, ServiceStatus.BadRequest);
       return;
@@ -90,7 +90,7 @@ export class DurableBinding implements Binding {
   }
 
   private start(msg: PulledMessage): void {
-    const ctx = new HandlerContext(msg, this.invoker.definition, this.invoker.env);
+    const ctx = this.invoker.contextFor(msg);
     ctx.deliveryCount = msg.deliveryCount;
     ctx.sequence = msg.sequence;
     this.active.add(ctx);

@@ -12,7 +12,7 @@ import { DropReport } from './drop-report';
 import { encodeErrorReply } from './error-codec';
 import { FifoQueue } from './fifo-queue';
 import type { HandlerInvoker } from './handler-invoker';
-import { HandlerContext, requestDeadline } from './handler-context';
+import { type HandlerContext, requestDeadline } from './handler-context';
 
 /** What the app needs of every kind of binding: start, stop taking messages, wait, give up. */
 export interface Binding {
@@ -62,7 +62,7 @@ export class CoreBinding implements Binding {
     readonly invoker: HandlerInvoker,
     private readonly transport: NatsTransport,
   ) {
-    this.drops = new DropReport(invoker.env.logger, invoker.where());
+    this.drops = new DropReport(invoker.logger, invoker.where());
   }
 
   async bind(): Promise<void> {
@@ -101,22 +101,22 @@ export class CoreBinding implements Binding {
       this.turnAway(msg, new BadRequestError(fault));
       return;
     }
-    const { definition, env } = this.invoker;
+    const { definition } = this.invoker;
     // Only requests have deadlines: an event's sender waits for nothing.
     const deadline = definition.kind === 'endpoint' ? requestDeadline(msg) : undefined;
     if (typeof deadline === 'string') {
       this.turnAway(msg, new BadRequestError(deadline));
     } else if (this.inFlight < definition.concurrency) {
       this.inFlight++;
-      this.invoker.invoke(new HandlerContext(msg, definition, env, deadline), this.finish);
+      this.invoker.invoke(this.invoker.contextFor(msg, deadline), this.finish);
     } else if (this.waiting.length < definition.maxPending) {
-      this.waiting.push(new HandlerContext(msg, definition, env, deadline));
+      this.waiting.push(this.invoker.contextFor(msg, deadline));
     } else {
       this.turnAway(
         msg,
         new UnavailableError(
           definition.kind === 'endpoint'
-            ? `'${env.serviceName}' is overloaded, try again later`
+            ? `'${this.invoker.serviceName}' is overloaded, try again later`
             : `${definition.maxPending} events already waiting; use a durable subscription for events that must not be lost`,
         ),
       );
@@ -142,7 +142,7 @@ export class CoreBinding implements Binding {
       this.transport.publish(msg.reply as string, body, undefined);
     } catch (err) {
       // Too large for the server, say: the caller still gets an answer instead of a timeout.
-      this.invoker.env.logger.error(
+      this.invoker.logger.error(
         { err, subject: msg.subject },
         `${this.invoker.where()} could not send its reply`,
       );
@@ -154,11 +154,11 @@ export class CoreBinding implements Binding {
 
   /** Answers an endpoint's message with `error`, or drops an event (counted, logged in sum). */
   private turnAway(msg: WireMessage, error: ServiceError): void {
-    this.invoker.recordRejected(error);
     if (this.invoker.definition.kind === 'endpoint') {
+      this.invoker.recordRejected(error);
       this.sendError(msg, error);
     } else {
-      this.invoker.stats.dropped++;
+      this.invoker.recordDropped(error);
       this.drops.add(msg.subject, `${error.status} ${error.message}`);
     }
   }
@@ -169,7 +169,7 @@ export class CoreBinding implements Binding {
     try {
       this.transport.publish(msg.reply, body, headers);
     } catch (err) {
-      this.invoker.env.logger.error(
+      this.invoker.logger.error(
         { err, subject: msg.subject },
         `${this.invoker.where()} could not send its error reply`,
       );

@@ -3,7 +3,9 @@ import { BadRequestError, type ServiceError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { toServiceError } from './error-codec';
 import { HandlerCounters } from './handler-stats';
-import { currentContext, type ContextEnvironment, type HandlerContext } from './handler-context';
+import { currentContext, HandlerContext, type ContextEnvironment } from './handler-context';
+import type { Logger } from '../common/logger';
+import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
 import { composeMiddleware, type HandlerMethod } from './middleware';
 
@@ -50,7 +52,7 @@ export class HandlerInvoker {
   constructor(
     readonly definition: HandlerDefinition,
     instance: object,
-    readonly env: ContextEnvironment,
+    private readonly env: ContextEnvironment,
     /** The app's middleware, outside the service's and the handler's. */
     appMiddleware: readonly Middleware[] = [],
   ) {
@@ -68,6 +70,20 @@ export class HandlerInvoker {
     );
     this.replies = definition.kind === 'endpoint';
     this.alwaysTimed = definition.durable !== undefined;
+  }
+
+  /** The context of `msg` for this handler; `deadline` (a `performance.now()` time) for requests. */
+  contextFor(msg: WireMessage, deadline?: number): HandlerContext {
+    return new HandlerContext(msg, this.definition, this.env, deadline);
+  }
+
+  get serviceName(): string {
+    return this.env.serviceName;
+  }
+
+  /** The app's logger, for what a binding reports about this handler. */
+  get logger(): Logger {
+    return this.env.logger;
   }
 
   invoke(ctx: HandlerContext, done: OutcomeCallback): void {
@@ -125,9 +141,20 @@ export class HandlerInvoker {
     if (error === undefined) return undefined;
     const serviceError = toServiceError(error, ctx.abortReason());
     this.recordFailure(serviceError);
-    const log = { err: error, status: serviceError.status };
-    if (serviceError !== error) ctx.logger.error(log, `${this.where()} failed`);
-    else ctx.logger.warn(log, `${this.where()} answered ${serviceError.status}`);
+    if (serviceError !== error) {
+      ctx.logger.error({ err: error, status: serviceError.status }, `${this.where()} failed`);
+    } else if (serviceError.status >= 500) {
+      ctx.logger.warn(
+        { err: error, status: serviceError.status },
+        `${this.where()} answered ${serviceError.status}`,
+      );
+    } else {
+      // An answer the handler chose (404, 409, 422...): what was said, not a stack trace.
+      ctx.logger.info(
+        { status: serviceError.status, code: serviceError.code, reason: serviceError.message },
+        `${this.where()} answered ${serviceError.status}`,
+      );
+    }
     return serviceError;
   }
 
@@ -135,6 +162,12 @@ export class HandlerInvoker {
   recordRejected(error: ServiceError): void {
     this.stats.numRequests++;
     this.recordFailure(error);
+  }
+
+  /** Counts an event dropped unhandled (turned away by a full queue, or unreadable). */
+  recordDropped(error: ServiceError): void {
+    this.recordRejected(error);
+    this.stats.dropped++;
   }
 
   /** Counts an error of a message already counted. */
