@@ -1,8 +1,20 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { expect } from 'chai';
-import { LocalRegistry, sh } from './support/registry';
+import { NatsServer, waitFor } from '@brigade/testing';
+import { BrigadeClient } from '@brigade/core';
+import { composeProblems } from './support/compose-schema';
+import { cleanNpmEnvironment, LocalRegistry, sh } from './support/registry';
 
 const ROOT = resolve(__dirname, '..');
 const PACKAGES = ['core', 'testing', 'cli'].map((name) => join(ROOT, 'packages', name));
@@ -138,4 +150,89 @@ describe('Brigade installed from a registry into a project of its own @integrati
       expect(help).to.include('Usage: brigade');
     });
   }
+
+  it('`npx @brigade/cli new payments` outside a workspace starts a project that installs, tests, builds, watches and validates untouched', async () => {
+    const userconfig = join(work, 'publish.npmrc');
+    const elsewhere = join(work, 'elsewhere');
+    mkdirSync(elsewhere);
+    const created = await sh(
+      'npm',
+      [
+        'exec',
+        '--userconfig',
+        userconfig,
+        '--yes',
+        '--package',
+        '@brigade/cli@0.1.0',
+        '--',
+        'brigade',
+        'new',
+        'payments',
+      ],
+      elsewhere,
+    );
+    expect(created).to.include('created payments/');
+    const project = join(elsewhere, 'payments');
+    for (const file of [
+      'package.json',
+      'tsconfig.json',
+      'src/main.ts',
+      'src/payments.service.ts',
+      'test/payments.spec.ts',
+      'Dockerfile',
+      'docker-compose.yml',
+      '.gitignore',
+      'README.md',
+    ])
+      expect(existsSync(join(project, file)), file).to.equal(true);
+    const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies['@brigade/core']).to.equal('^0.1.0');
+    // Its tools are the versions Brigade itself is built and tested with.
+    const ours = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as typeof manifest)
+      .devDependencies;
+    for (const tool of ['typescript', 'ts-node', 'mocha', 'chai', '@types/node', '@types/mocha'])
+      expect(manifest.devDependencies[tool], tool).to.equal(ours[tool]);
+    expect(
+      composeProblems(readFileSync(join(project, 'docker-compose.yml'), 'utf8')),
+    ).to.deep.equal([]);
+
+    await sh('npm', ['install', '--userconfig', userconfig], project);
+    expect(await sh('npm', ['test'], project)).to.match(/2 passing/);
+    await sh('npm', ['run', 'build'], project);
+    expect(existsSync(join(project, 'dist/main.js'))).to.equal(true);
+
+    // `npm run dev` serves the service and restarts it when its source changes.
+    const server = await NatsServer.start();
+    const dev = spawn('npm', ['run', 'dev'], {
+      cwd: project,
+      env: { ...cleanNpmEnvironment(), NATS_URL: server.url, BRIGADE_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const client = await BrigadeClient.connect({ nats: { servers: server.url } });
+    try {
+      const greeting = () =>
+        client.bus
+          .request<{ greeting: string }>('payments.greet', { name: 'Ada' }, { timeout: 1_000 })
+          .then((reply) => reply.greeting)
+          .catch(() => undefined);
+      await waitFor(async () => (await greeting()) === 'Hello, Ada!', {
+        timeout: 30_000,
+        message: 'npm run dev did not serve',
+      });
+      const source = join(project, 'src/payments.service.ts');
+      writeFileSync(source, readFileSync(source, 'utf8').replace('Hello, ', 'Welcome, '));
+      await waitFor(async () => (await greeting()) === 'Welcome, Ada!', {
+        timeout: 30_000,
+        message: 'npm run dev did not restart on change',
+      });
+    } finally {
+      await client.close();
+      process.kill(-dev.pid!, 'SIGTERM');
+      await server.stop();
+    }
+  });
 });

