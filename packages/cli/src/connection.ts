@@ -16,6 +16,38 @@ export interface ConnectionFlags {
   json?: boolean;
 }
 
+/** The options `withConnectionOptions` adds, by attribute name. */
+const CONNECTION_OPTIONS = [
+  'server',
+  'user',
+  'password',
+  'token',
+  'creds',
+  'nkey',
+  'tlsCa',
+  'tlsCert',
+  'tlsKey',
+  'timeout',
+] as const;
+
+/**
+ * Lets the connection options go before the command as well (`brigade -s URL ls`): what was given
+ * on the command line to `program` fills in for the command that runs, where that command's own
+ * value came only from the environment or a default.
+ */
+export function acceptConnectionOptionsFirst(program: Command): void {
+  withConnectionOptions(program);
+  program.hook('preAction', (root, command) => {
+    if (command === root) return;
+    for (const name of CONNECTION_OPTIONS) {
+      if (root.getOptionValueSource(name) !== 'cli') continue;
+      if (command.getOptionValueSource(name) === 'cli') continue;
+      if (!command.options.some((o) => o.attributeName() === name)) continue;
+      command.setOptionValueWithSource(name, root.getOptionValue(name), 'cli');
+    }
+  });
+}
+
 export function withConnectionOptions(command: Command): Command {
   return command
     .addOption(

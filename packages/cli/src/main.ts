@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { BrigadeError, ServiceError } from '@brigade/core';
-import { UsageError } from './connection';
+import {
+  BrigadeError,
+  InvalidKeyError,
+  InvalidOptionError,
+  InvalidSubjectError,
+  ServiceError,
+} from '@brigade/core';
+import { acceptConnectionOptionsFirst, UsageError } from './connection';
 import { discoveryCommands, NotFound } from './commands/discovery.command';
 import { dlqCommand } from './commands/dlq.command';
-import { messagingCommands } from './commands/messaging.command';
+import { messagingCommands, NoReplies } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
 import { CLI_VERSION } from './version';
 
@@ -16,16 +22,27 @@ const program = new Command('brigade')
   .showHelpAfterError()
   .exitOverride();
 
+acceptConnectionOptionsFirst(program);
 program.addCommand(newCommand());
 for (const command of [...discoveryCommands(), ...messagingCommands()]) program.addCommand(command);
 program.addCommand(dlqCommand());
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
+/** What the user typed wrong, found before anything was sent: a usage error as well. */
+function isBadInput(err: unknown): boolean {
+  return (
+    err instanceof UsageError ||
+    err instanceof InvalidOptionError ||
+    err instanceof InvalidSubjectError ||
+    err instanceof InvalidKeyError
+  );
+}
+
 /** Exit statuses: 0 done, 1 it failed (error reply, nothing answered, no server), 2 wrong usage. */
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  if (err instanceof UsageError) {
-    process.stderr.write(`brigade: ${err.message}\n`);
+  if (isBadInput(err)) {
+    process.stderr.write(`brigade: ${(err as Error).message}\n`);
     process.exit(2);
   }
   if (err instanceof ServiceError) {
@@ -34,7 +51,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
       process.stderr.write(`${JSON.stringify(err.details, null, 2)}\n`);
     process.exit(1);
   }
-  if (err instanceof BrigadeError || err instanceof NotFound) {
+  if (err instanceof BrigadeError || err instanceof NotFound || err instanceof NoReplies) {
     process.stderr.write(`brigade: ${err.message}\n`);
     process.exit(1);
   }

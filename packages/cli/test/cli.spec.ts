@@ -22,6 +22,11 @@ describe('brigade CLI @integration', () => {
       return { busy: false, table: query?.table ?? null };
     }
 
+    @Endpoint('kitchen.whoami', { queue: false })
+    whoami(): string {
+      return 'a kitchen';
+    }
+
     @Endpoint('kitchen.slow')
     async slow(): Promise<string> {
       await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -151,7 +156,7 @@ describe('brigade CLI @integration', () => {
       expect(refused.code).to.equal(1);
       expect(refused.stderr).to.include('authorization violation').and.not.include('4711-wrong');
       const invalid = await brigade(['ls', '--server', 'http://user:4711-secret@127.0.0.1:1']);
-      expect(invalid.code).to.equal(1);
+      expect(invalid.code).to.equal(2); // bad input: a usage error
       expect(invalid.stderr).to.include('invalid NATS server URL').and.not.include('4711-secret');
     });
 
@@ -170,17 +175,53 @@ describe('brigade CLI @integration', () => {
       ).to.equal(2);
       expect((await brigade(['ls', 'bad name', ...server$()])).code).to.equal(2);
       expect((await brigade(['frobnicate'])).code).to.equal(2);
+      // Bad input found before anything is sent is a usage error too, whatever finds it.
+      const subject = await brigade(['request', 'kitchen status', ...server$()]);
+      expect(subject.code, subject.stderr).to.equal(2);
+      expect(subject.stderr).to.include("'kitchen status'");
+      expect((await brigade(['request', 'kitchen.status', '--json', ...server$()])).code).to.equal(
+        2,
+      );
+      expect((await brigade(['ls', '--server', server.url, '--timeout', 'soon'])).code).to.equal(2);
+    });
+
+    it('takes the connection options before the command as well as after it', async () => {
+      const before = await brigade(['--server', server.url, '--timeout', '500', 'ls', '--json']);
+      expect(before.code, before.stderr).to.equal(0);
+      expect((JSON.parse(before.stdout) as { name: string }[]).map((s) => s.name)).to.include(
+        'kitchen',
+      );
+      const nested = await brigade(['-s', server.url, 'dlq', 'ls']);
+      expect(nested.code, nested.stderr).to.equal(0);
+      // The command's own option, given after it, wins over the one given before.
+      const both = await brigade([
+        '-s',
+        'nats://127.0.0.1:1',
+        'ls',
+        '-s',
+        server.url,
+        '--timeout',
+        '500',
+      ]);
+      expect(both.code, both.stderr).to.equal(0);
     });
   });
 
   describe('discovery', () => {
+    it('returns once the answers stop, not at the end of the timeout', async () => {
+      const started = performance.now();
+      const ls = await brigade(['ls', '--server', server.url, '--timeout', '10000']);
+      expect(ls.code, ls.stderr).to.equal(0);
+      expect(performance.now() - started).to.be.below(8_000);
+    });
+
     it('lists every service, Brigade or not, as a table and as JSON', async () => {
       const table = await brigade(['ls', ...server$()]);
       expect(table.code, table.stderr).to.equal(0);
       const lines = table.stdout.trim().split('\n');
       expect(lines[0]).to.match(/^NAME\s+VERSION\s+ID\s+ENDPOINTS\s+DESCRIPTION$/);
       expect(lines.find((l) => l.startsWith('kitchen'))).to.match(
-        /^kitchen\s+2\.1\.0\s+\w+\s+3\s+cooks$/,
+        /^kitchen\s+2\.1\.0\s+\w+\s+4\s+cooks$/,
       );
       expect(lines.find((l) => l.startsWith('plain'))).to.match(
         /^plain\s+0\.0\.1\s+\w+\s+1\s+not Brigade$/,
@@ -220,6 +261,33 @@ describe('brigade CLI @integration', () => {
   });
 
   describe('request and publish', () => {
+    it('gathers every reply of a broadcast endpoint with --all, and stops when they stop', async () => {
+      const second = cleanup.add(await startApp(server, { services: [Kitchen] }), (a) => a.stop());
+      void second;
+      const started = performance.now();
+      const all = await brigade([
+        'request',
+        'kitchen.whoami',
+        '--all',
+        '--json',
+        '--server',
+        server.url,
+        '--timeout',
+        '10000',
+      ]);
+      expect(all.code, all.stderr).to.equal(0);
+      expect(JSON.parse(all.stdout)).to.deep.equal([
+        { ok: true, value: 'a kitchen' },
+        { ok: true, value: 'a kitchen' },
+      ]);
+      expect(performance.now() - started, 'waited out the timeout').to.be.below(8_000);
+      const text = await brigade(['request', 'kitchen.whoami', '--all', ...server$()]);
+      expect(text.stdout).to.include('reply 1 of 2:').and.include('reply 2 of 2:');
+      const nobody = await brigade(['request', 'nobody.home', '--all', ...server$()]);
+      expect(nobody.code).to.equal(1);
+      expect(nobody.stderr).to.include("no replies on 'nobody.home'");
+    });
+
     it('prints the reply of a request, with headers sent', async () => {
       const ok = await brigade(['request', 'kitchen.status', '{"table":4}', ...server$()]);
       expect(ok.code, ok.stderr).to.equal(0);
@@ -339,6 +407,9 @@ describe('brigade CLI @integration', () => {
       expect((await brigade(['dlq', 'ls', ...server$()])).stdout.trim()).to.equal(
         'no dead letters',
       );
+      const nope = await brigade(['dlq', 'ls', '--dlq-stream', 'NOPE', ...server$()]);
+      expect(nope.code).to.equal(1);
+      expect(nope.stderr).to.include("there is no dead-letter stream 'NOPE'");
       const missing = await brigade(['dlq', 'show', '999', ...server$()]);
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.include('no dead letter with sequence 999');

@@ -49,4 +49,49 @@ describe('Brigade.run entry helper @integration', () => {
     );
     expect(proc.output()).to.not.match(/\n\s+at /);
   });
+
+  it('writes JSON lines when stdout is no terminal, and an expected 4xx without a stack trace', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startChildService('default-logger.fixture.ts', server.url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => proc.output().includes("service 'quiet' started"), { timeout: 15_000 });
+    const client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    const reply = await client.request('quiet.missing', json.encode(null));
+    expect(reply.headers?.get('Nats-Service-Error-Code')).to.equal('404');
+    await waitFor(() => proc.output().includes('answered 404'));
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).to.equal(0);
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
+    const answered = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => String(r['msg']).includes('answered 404'));
+    expect(answered).to.include({ status: 404, reason: 'no such thing', level: 30 });
+    expect(answered).to.not.have.property('err');
+    expect(proc.output()).to.not.include('"stack"');
+  });
+
+  it('writes lines a person reads with BRIGADE_LOG_FORMAT=pretty, and names the variable when it holds no format', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const pretty = startChildService('default-logger.fixture.ts', server.url, {
+      BRIGADE_LOG_FORMAT: 'pretty',
+    });
+    cleanup.add(pretty.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => pretty.output().includes("service 'quiet' started"), { timeout: 15_000 });
+    pretty.child.kill('SIGTERM');
+    expect(await pretty.exited).to.equal(0);
+    expect(pretty.output()).to.match(
+      /^\d\d:\d\d:\d\d\.\d{3} INFO {2}quiet: service 'quiet' started/m,
+    );
+    expect(pretty.output()).to.not.match(/^\{"level"/m);
+
+    const wrong = startChildService('default-logger.fixture.ts', server.url, {
+      BRIGADE_LOG_FORMAT: 'fancy',
+    });
+    cleanup.add(wrong.child, (c) => c.kill('SIGKILL'));
+    expect(await wrong.exited).to.equal(1);
+    expect(wrong.output()).to.include("BRIGADE_LOG_FORMAT is 'fancy': use one of json, pretty");
+  });
 });

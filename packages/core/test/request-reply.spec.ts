@@ -321,6 +321,30 @@ describe('request-reply and errors @integration', () => {
       expect(two).to.have.length(2);
     });
 
+    it('stops gathering once replies stall, long before maxWait, and still gets every burst', async () => {
+      @Service({ name: 'bell' })
+      class Bell {
+        @Endpoint('bell.ring', { queue: false })
+        ring(): string {
+          return 'ding';
+        }
+      }
+      for (let i = 0; i < 3; i++)
+        cleanup.add(await startApp(server, { services: [Bell] }), (a) => a.stop());
+      const started = performance.now();
+      const replies = await app.bus.requestMany('bell.ring', undefined, {
+        maxWait: 10_000,
+        stall: 200,
+      });
+      const took = performance.now() - started;
+      expect(replies.filter((r) => r.ok)).to.have.length(3);
+      expect(took).to.be.below(5_000);
+      const nobody = await app.bus
+        .requestMany('bell.nobody', undefined, { maxWait: 300, stall: -1 })
+        .catch((e: unknown) => e);
+      expect(nobody).to.be.instanceOf(InvalidOptionError);
+    });
+
     it('refuses to send to an invalid or wildcard subject', async () => {
       for (const subject of ['a..b', 'orders.*', 'orders.>', '']) {
         const failure = await app.bus.publish(subject, {}).catch((e: unknown) => e);

@@ -14,6 +14,7 @@ import {
   type ConnectionFlags,
 } from '../connection';
 import { duration, print, table } from '../output';
+import { STALL_MS } from './messaging.command';
 
 type Verb = 'PING' | 'INFO' | 'STATS';
 
@@ -45,7 +46,11 @@ async function discover(
   if (name !== undefined && !NAME.test(name))
     throw new UsageError(`'${name}' is not a service name (letters, digits, _ and -)`);
   const subject = name ? `$SRV.${verb}.${name}` : `$SRV.${verb}`;
-  const replies = await bus.requestMany<ServiceResponse>(subject, undefined, { maxWait: waitMs });
+  // Every instance answers at once: stop when the answers stop, not at the end of the timeout.
+  const replies = await bus.requestMany<ServiceResponse>(subject, undefined, {
+    maxWait: waitMs,
+    stall: STALL_MS,
+  });
   return replies
     .flatMap((r) => (r.ok ? [r.value] : []))
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { HeaderInit } from '@brigade/core';
+import { ServiceError, type CodecError, type HeaderInit } from '@brigade/core';
 import {
   timeoutOf,
   UsageError,
@@ -13,7 +13,11 @@ interface MessageFlags extends ConnectionFlags {
   header: string[];
   durable?: boolean;
   msgId?: string;
+  all?: boolean;
 }
+
+/** How long `request --all` and the discovery commands wait for one more answer after the last. */
+export const STALL_MS = 300;
 
 function parseBody(text: string | undefined): unknown {
   if (text === undefined) return undefined;
@@ -53,23 +57,69 @@ function messageCommand(name: string, alias: string, description: string): Comma
     .option('-H, --header <name:value>', 'a header to send (repeatable)', collectHeader, []);
 }
 
+/** `request --all`: every reply within the timeout (or until they stall), each printed; exit 1 when none. */
+async function gatherReplies(
+  subject: string,
+  payload: unknown,
+  headers: HeaderInit | undefined,
+  flags: MessageFlags,
+): Promise<void> {
+  const replies = await withClient(flags, (c) =>
+    c.bus.requestMany(subject, payload, { headers, maxWait: timeoutOf(flags), stall: STALL_MS }),
+  );
+  if (replies.length === 0) throw new NoReplies(`no replies on '${subject}'`);
+  const shown = replies.map((r) =>
+    r.ok
+      ? { ok: true, value: r.value }
+      : { ok: false, status: statusOf(r.error), error: r.error.message },
+  );
+  if (flags.json) {
+    print(JSON.stringify(shown, null, 2));
+  } else {
+    shown.forEach((r, i) => {
+      print(`reply ${i + 1} of ${shown.length}:`);
+      print(r.ok ? formatBody(r.value) : `error ${r.status ?? 'unreadable'}: ${r.error}`);
+    });
+  }
+  if (replies.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+/** An error reply's status; none for a reply that could not be read. */
+function statusOf(error: ServiceError | CodecError): number | undefined {
+  return error instanceof ServiceError ? error.status : undefined;
+}
+
+/** Nothing answered a request: exit status 1. */
+export class NoReplies extends Error {}
+
 export function messagingCommands(): Command[] {
   const request = messageCommand(
     'request',
     'req',
     'send a request and print the reply; an error reply prints its code and exits 1',
-  ).action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
-    const payload = parseBody(body);
-    const headers = parseHeaders(flags.header);
-    const reply = await withClient(flags, (c) =>
-      c.bus.request<Uint8Array>(subject, payload, {
-        headers,
-        timeout: timeoutOf(flags),
-        raw: true,
-      }),
-    );
-    print(formatBody(reply));
-  });
+  )
+    .option(
+      '--all',
+      'gather every reply (a broadcast endpoint, every instance), not only the first',
+    )
+    .option('--json', 'with --all: print the replies as a JSON array')
+    .action(async (subject: string, body: string | undefined, flags: MessageFlags) => {
+      const payload = parseBody(body);
+      const headers = parseHeaders(flags.header);
+      if (flags.json && !flags.all) throw new UsageError('--json goes with --all');
+      if (flags.all) {
+        await gatherReplies(subject, payload, headers, flags);
+        return;
+      }
+      const reply = await withClient(flags, (c) =>
+        c.bus.request<Uint8Array>(subject, payload, {
+          headers,
+          timeout: timeoutOf(flags),
+          raw: true,
+        }),
+      );
+      print(formatBody(reply));
+    });
 
   const publish = messageCommand('publish', 'pub', 'publish an event')
     .option('--durable', 'publish through JetStream and wait until a stream stored it')

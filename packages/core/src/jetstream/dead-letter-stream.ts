@@ -1,5 +1,5 @@
 import { headers as createHeaders, type StoredMsg } from 'nats';
-import { DeadLetterNotFoundError } from '../common/errors';
+import { DeadLetterNotFoundError, NotFoundError } from '../common/errors';
 import { headerRecord } from '../transport/header-codec';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 import type { PublishAck } from './publish-ack';
@@ -36,9 +36,11 @@ export class DeadLetterStream extends DeadLetters {
     let info;
     try {
       info = await jsm.streams.info(this.stream);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
+    } catch (cause) {
+      // A name mistyped must not read as "no dead letters".
+      if (isNotFound(cause))
+        throw new NotFoundError(`there is no dead-letter stream '${this.stream}'`, { cause });
+      throw cause;
     }
     const letters: DeadLetter[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && letters.length < limit;) {

@@ -36,7 +36,10 @@ export interface DeadLetterFilter {
 export abstract class DeadLetters {
   /** The dead-letter stream's name. */
   abstract get stream(): string;
-  /** The dead letters that match `filter`, oldest first. */
+  /**
+   * The dead letters that match `filter`, oldest first. `NotFoundError` (404) when the dead-letter
+   * stream does not exist (no durable handler ever provisioned it, or its name is wrong).
+   */
   abstract list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   /** The dead letter at `sequence`; `DeadLetterNotFoundError` (404) when there is none. */
   abstract get(sequence: number): Promise<DeadLetter>;

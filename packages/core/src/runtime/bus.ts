@@ -28,6 +28,11 @@ export interface RequestManyOptions extends PublishOptions {
   maxWait?: number;
   /** Stop after this many replies. Default: no limit. */
   maxReplies?: number;
+  /**
+   * Stop once this long (ms) passed after a reply without another: for "everyone who answers",
+   * when answers come in a burst, without waiting out `maxWait`. Default: wait out `maxWait`.
+   */
+  stall?: number;
 }
 
 /**

@@ -138,6 +138,7 @@ export class NatsBus extends Bus {
         `maxReplies must be a whole number of at least 1, got ${String(max)}`,
       );
     }
+    const stall = options.stall === undefined ? undefined : this.timeoutOf(options.stall, 'stall');
     const headers = withPropagation(options.headers, maxWait);
     const send = async (payload: unknown, sent: HeaderInit | undefined) => {
       const replies = await transport.requestMany(
@@ -146,6 +147,7 @@ export class NatsBus extends Bus {
         sent,
         maxWait,
         max,
+        stall,
       );
       return replies.map(gathered<TReply>);
     };

@@ -95,27 +95,37 @@ export class NatsTransport {
     );
   }
 
-  /** Sends one request and collects every reply that arrives within `maxWaitMs` (or up to `max`). */
+  /**
+   * Sends one request and collects every reply that arrives within `maxWaitMs` (or up to `max`);
+   * with `stallMs`, it stops as well once that long passed after a reply without another.
+   */
   async requestMany(
     subject: string,
     data: Uint8Array,
     headers: HeaderInit | undefined,
     maxWaitMs: number,
     max: number,
+    stallMs?: number,
   ): Promise<WireMessage[]> {
     const inbox = `${this.mux.inboxPrefix}.many.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
     const replies: WireMessage[] = [];
     const sub = this.connection.subscribe(inbox);
     const timer = setTimeout(() => sub.unsubscribe(), maxWaitMs);
+    let stall: NodeJS.Timeout | undefined;
     try {
       this.connection.publish(subject, data, { headers: toMsgHdrs(headers), reply: inbox });
       for await (const msg of sub) {
         if (isNoResponders(msg)) break;
         replies.push(msg);
         if (replies.length >= max) break;
+        if (stallMs !== undefined) {
+          clearTimeout(stall);
+          stall = setTimeout(() => sub.unsubscribe(), stallMs);
+        }
       }
     } finally {
       clearTimeout(timer);
+      clearTimeout(stall);
       sub.unsubscribe();
     }
     return replies;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConnectionError } from '../common/errors';
+import { InvalidOptionError } from '../common/errors';
 import type { ConnectionSettings } from './connection-settings';
 
 export const DEFAULT_SERVER = '127.0.0.1:4222';
@@ -27,13 +27,13 @@ export function parseServers(servers: string | readonly string[]): ParsedServers
     .map((s) => s.trim())
     .filter(Boolean);
   if (list.length === 0)
-    throw new ConnectionError('no NATS server given: set `nats.servers` or NATS_URL');
+    throw new InvalidOptionError('no NATS server given: set `nats.servers` or NATS_URL');
   const parsed = list.map(parseServer);
   const withCredentials = parsed.filter((p) => p.user !== undefined || p.token !== undefined);
   const first = withCredentials[0];
   for (const other of withCredentials.slice(1)) {
     if (other.user !== first?.user || other.pass !== first?.pass || other.token !== first?.token)
-      throw new ConnectionError(
+      throw new InvalidOptionError(
         `the NATS server URLs carry different credentials (${list.map(redactUrl).join(', ')}): give them once, in the connection settings or NATS_USER/NATS_PASSWORD/NATS_TOKEN`,
       );
   }
@@ -51,18 +51,18 @@ function parseServer(text: string): {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`);
   } catch {
-    throw new ConnectionError(
+    throw new InvalidOptionError(
       `invalid NATS server URL '${shown}': expected nats://host:port, tls://host:port or host:port`,
     );
   }
   if (!SCHEMES.has(url.protocol))
-    throw new ConnectionError(
+    throw new InvalidOptionError(
       `invalid NATS server URL '${shown}': the scheme must be nats:// or tls://, not ${url.protocol}//`,
     );
   if (url.hostname === '')
-    throw new ConnectionError(`invalid NATS server URL '${shown}': it names no host`);
+    throw new InvalidOptionError(`invalid NATS server URL '${shown}': it names no host`);
   if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash)
-    throw new ConnectionError(
+    throw new InvalidOptionError(
       `invalid NATS server URL '${shown}': a server URL has no path, query or fragment`,
     );
   const server = `${url.protocol}//${url.host}`;
@@ -76,7 +76,7 @@ function decode(part: string, shown: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new ConnectionError(`invalid NATS server URL '${shown}': bad percent-encoding`);
+    throw new InvalidOptionError(`invalid NATS server URL '${shown}': bad percent-encoding`);
   }
 }
 
@@ -128,7 +128,7 @@ function readSeed(path: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (cause) {
-    throw new ConnectionError(
+    throw new InvalidOptionError(
       `NATS_NKEY is neither an NKey seed nor a readable file (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'})`,
       { cause },
     );
@@ -149,7 +149,7 @@ export function withCredentialsOf(
       parsed.pass !== settings.pass ||
       parsed.token !== settings.token)
   ) {
-    throw new ConnectionError(
+    throw new InvalidOptionError(
       `credentials are given twice, in the server URL (${redactUrl(String(settings.servers))}) and in the settings or environment, and they differ: give them once`,
     );
   }
