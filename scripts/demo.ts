@@ -8,7 +8,7 @@
  * stays up for you to try with curl.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { NatsServer, waitFor } from '@brigade/testing';
@@ -16,15 +16,23 @@ import { freePort, REPO_ROOT, startProcess, type RunningProcess } from './superv
 import { TOPOLOGY } from './topology';
 
 const json = JSONCodec();
-const { values: args } = parseArgs({
-  options: {
-    keep: { type: 'boolean', default: false },
-    orders: { type: 'string', default: '5' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const USAGE = 'usage: npm run demo [-- --keep] [-- --orders N]';
+const args = (() => {
+  try {
+    return parseArgs({
+      options: {
+        keep: { type: 'boolean', default: false },
+        orders: { type: 'string', default: '5' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
 if (args.help) {
-  console.log('usage: npm run demo [-- --keep] [-- --orders N]');
+  console.log(USAGE);
   process.exit(0);
 }
 const ORDER_COUNT = Number(args.orders);
@@ -41,9 +49,31 @@ let server: NatsServer | undefined;
 let nc: NatsConnection | undefined;
 let stopping: Promise<void> | undefined;
 
+/** False once stdout is gone (the terminal closed, the pipe's reader quit): the demo then stops. */
+let canPrint = true;
+
 function say(line: string): void {
   const t = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-  console.log(`${t}s  ${line}`);
+  if (canPrint) console.log(`${t}s  ${line}`);
+}
+
+/**
+ * Waits for `condition` while the services start; a service that exits meanwhile fails the demo
+ * at once, with what it said last.
+ */
+async function whileStarting(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const exits = processes.map(async (p) => {
+    const code = await p.exited;
+    throw new Error(
+      `${p.label} exited with ${String(code)} while starting: ${p.lastError ?? `see .demo/logs/${p.label}.log`}`,
+    );
+  });
+  const ready = waitFor(async () => condition().catch(() => false), {
+    timeout: 30_000,
+    message: what,
+  });
+  for (const exit of exits) exit.catch(() => undefined); // a later, orderly exit is no failure
+  await Promise.race([ready, ...exits]);
 }
 
 async function main(): Promise<void> {
@@ -62,12 +92,14 @@ async function main(): Promise<void> {
   if (natsUrl) {
     say(`using the NATS server at ${natsUrl}`);
   } else {
-    server = await NatsServer.start({ jetstream: true }); // a temporary store, removed at the end
+    // A temporary store, removed at the end; its own process group, so that a Ctrl-C reaches only
+    // this runner, which stops the server after the services drained.
+    server = await NatsServer.start({ jetstream: true, ownProcessGroup: true });
     natsUrl = server.url;
     say(`started nats-server with JetStream at ${natsUrl}`);
   }
   const port = Number(process.env['PORT'] ?? (await freePort()));
-  const logDir = join(REPO_ROOT, '.demo', 'logs');
+  const logDir = process.env['DEMO_LOG_DIR'] ?? join(REPO_ROOT, '.demo', 'logs');
   nc = await connect({ servers: natsUrl, name: 'demo' });
   followEvents(nc);
 
@@ -81,23 +113,17 @@ async function main(): Promise<void> {
       if (service.name === 'kitchen') env['KITCHEN_ID'] = label;
       if (service.http) env['PORT'] = String(port);
       processes.push(startProcess(service, label, env, logDir));
-      say(`started ${label} (${service.command.join(' ')})`);
+      say(
+        `started ${label} (${service.command.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
+      );
     }
   }
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/health`)).ok, {
-    timeout: 30_000,
-    message: 'reception is up',
-  });
-  await waitFor(async () => (await pings(nc as NatsConnection, 'kitchen')) === 2, {
-    timeout: 30_000,
-    message: 'both kitchens are up',
-  });
-  await waitFor(async () => (await pings(nc as NatsConnection, 'order')) === 1, {
-    timeout: 30_000,
-    message: 'the order service is up',
-  });
-  say(`all services up; logs in .demo/logs/. Reception: ${base}`);
+  const conn = nc;
+  await whileStarting(async () => (await fetch(`${base}/health`)).ok, 'reception is up');
+  await whileStarting(async () => (await pings(conn, 'kitchen')) === 2, 'both kitchens are up');
+  await whileStarting(async () => (await pings(conn, 'order')) === 1, 'the order service is up');
+  say(`all services up; logs in ${relative(REPO_ROOT, logDir) || logDir}/. Reception: ${base}`);
   console.log('');
 
   const ids: string[] = [];
@@ -155,7 +181,13 @@ The restaurant keeps running. Try:
   curl -s -X POST ${base}/orders -H 'content-type: application/json' \\
        -d '{"customer":"You","items":[{"dish":"bulgogi","quantity":2}]}'
   curl -s ${base}/orders/<id>
-  NATS_URL=${natsUrl}  (any NATS client: nats req order.get '{"id":"<id>"}', nats micro ls)
+
+And on the bus (any NATS client works too: NATS_URL=${natsUrl}):
+  NATS_URL=${natsUrl} npx brigade ls
+  NATS_URL=${natsUrl} npx brigade info kitchen
+  NATS_URL=${natsUrl} npx brigade stats order
+  NATS_URL=${natsUrl} npx brigade request order.get '{"id":"<id>"}'
+  NATS_URL=${natsUrl} npx brigade dlq ls
 Ctrl-C stops everything.`);
     await new Promise(() => undefined);
   }
@@ -206,10 +238,16 @@ async function shutdown(code: number): Promise<void> {
 
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// The terminal closed: stop everything all the same, the temporary store included.
+process.on('SIGHUP', () => void shutdown(0));
+process.stdout.on('error', () => {
+  canPrint = false;
+  void shutdown(0);
+});
 main().then(
   () => shutdown(0),
   (err: unknown) => {
-    console.error(`demo failed: ${(err as Error).message}`);
+    if (canPrint) console.error(`demo failed: ${(err as Error).message}`);
     void shutdown(1);
   },
 );

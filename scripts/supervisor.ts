@@ -15,12 +15,35 @@ process.once('exit', () => {
 /** One running service process. */
 export class RunningProcess {
   readonly exited: Promise<number | null>;
+  private lastErrorLine: string | undefined;
+  private lastStderrLine: string | undefined;
 
   constructor(
     readonly label: string,
     readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    watchLines(child.stdout, (line) => this.note(line, false));
+    watchLines(child.stderr, (line) => this.note(line, true));
+  }
+
+  /** Why it failed, as it said last: its last error log line, else its last line on stderr. */
+  get lastError(): string | undefined {
+    return this.lastErrorLine ?? this.lastStderrLine;
+  }
+
+  private note(line: string, stderr: boolean): void {
+    try {
+      const record = JSON.parse(line) as {
+        level?: number;
+        msg?: string;
+        err?: { message?: string };
+      };
+      if ((record.level ?? 0) >= 50)
+        this.lastErrorLine = [record.msg, record.err?.message].filter(Boolean).join(': ');
+    } catch {
+      if (stderr && line.trim()) this.lastStderrLine = line.trim();
+    }
   }
 
   get running(): boolean {
@@ -68,6 +91,15 @@ export function startProcess(
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return new RunningProcess(label, child);
+}
+
+function watchLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let rest = '';
+  stream?.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    lines.forEach(onLine);
+  });
 }
 
 /** A TCP port nothing listens on right now. */

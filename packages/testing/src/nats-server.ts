@@ -17,6 +17,12 @@ export interface NatsServerOptions {
   args?: readonly string[];
   /** How long to wait for "Server is ready", in ms. Default: 10,000. */
   startTimeoutMs?: number;
+  /**
+   * Run it in a process group of its own, so that a terminal's Ctrl-C reaches only its owner,
+   * which stops it after what depends on it (a runner that drains services first). Default: false
+   * (a Ctrl-C of the test run ends it with the run).
+   */
+  ownProcessGroup?: boolean;
 }
 
 const LISTENING = /Listening for client connections on [^\s]+:(\d+)/;
@@ -88,7 +94,10 @@ export class NatsServer {
     if (this.storeDir) args.push('-js', '-sd', this.storeDir);
     if (this.options.token) args.push('--auth', this.options.token);
     args.push(...(this.options.args ?? []));
-    const child = spawn(findNatsServer(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(findNatsServer(), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.options.ownProcessGroup === true,
+    });
     running.add(child);
     this.child = child;
     this.portNumber = await waitUntilReady(child, this.options.startTimeoutMs ?? 10_000);
