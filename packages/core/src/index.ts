@@ -26,6 +26,27 @@ export const Brigade = {
 // they come after the polyfill, whatever the order of a file's imports.
 export { container, inject, injectable, singleton, type DependencyContainer } from 'tsyringe';
 export { Service } from './decorators/service.decorator';
+export {
+  endpoint,
+  event,
+  type ContractEntry,
+  type EndpointContract,
+  type EventContract,
+  type EventOf,
+  type HandledEventOf,
+  type HandledRequestOf,
+  type ReceivedReplyOf,
+  type ReplyOf,
+  type RequestOf,
+} from './common/contract';
+export {
+  SCHEMA_METADATA,
+  type InputOf,
+  type OutputOf,
+  type Schema,
+  type SchemaIssue,
+} from './common/schema';
+export type { EntryDecorator } from './decorators/handler.decorator';
 export { Subscribe } from './decorators/subscribe.decorator';
 export { Endpoint } from './decorators/endpoint.decorator';
 export type {

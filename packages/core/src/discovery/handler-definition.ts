@@ -1,4 +1,5 @@
 import type { HandlerKind, Middleware } from '../common/middleware';
+import type { Schema } from '../common/schema';
 import type { PayloadEncoding } from '../metadata/handler-options';
 
 /** A validated handler with every default resolved. Built once at start; read on every message. */
@@ -18,6 +19,10 @@ export interface HandlerDefinition {
   readonly durable: DurableDefinition | undefined;
   /** The service's middleware, then the handler's; outermost first. */
   readonly middleware: readonly Middleware[];
+  /** What the request or event must pass before the handler runs. */
+  readonly input?: Schema;
+  /** What an endpoint's reply must pass before it is sent. */
+  readonly output?: Schema;
 }
 
 /** A durable handler's consumer, with every default resolved. */

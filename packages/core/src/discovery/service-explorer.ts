@@ -2,9 +2,11 @@ import { DefinitionError } from '../common/errors';
 import type {
   DurableOptions,
   HandlerRecord,
+  PayloadEncoding,
   QueueGroupOption,
   ServiceOptions,
 } from '../metadata/handler-options';
+import { isSchema } from '../common/schema';
 import { parseDuration } from '../common/duration';
 import { middlewareProblem } from '../common/middleware';
 import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
@@ -141,7 +143,38 @@ function defineHandler(
     durable:
       options.durable === undefined ? undefined : defineDurable(where, service.name, name, record),
     middleware: Object.freeze([...(service.middleware ?? []), ...(options.middleware ?? [])]),
+    ...defineSchemas(where, record, payload),
   });
+}
+
+/** The handler's schemas: `request`/`response` for an endpoint, `schema` for an event. */
+function defineSchemas(
+  where: string,
+  record: HandlerRecord,
+  payload: PayloadEncoding,
+): Pick<HandlerDefinition, 'input' | 'output'> {
+  const { options } = record;
+  const allowed = record.kind === 'endpoint' ? ['request', 'response'] : ['schema'];
+  for (const field of ['request', 'response', 'schema'] as const) {
+    const value = options[field];
+    if (value === undefined) continue;
+    if (!allowed.includes(field))
+      throw new DefinitionError(
+        `${where}: '${field}' is for ${field === 'schema' ? '@Subscribe' : '@Endpoint'}; use ${allowed.map((a) => `'${a}'`).join(' or ')}`,
+      );
+    check(
+      where,
+      field,
+      value,
+      isSchema(value) ? undefined : 'must be a Standard Schema (zod 4, valibot 1, arktype 2, ...)',
+    );
+  }
+  const input = record.kind === 'endpoint' ? options.request : options.schema;
+  if (input !== undefined && payload === 'raw')
+    throw new DefinitionError(`${where}: a schema checks JSON payloads; drop it or payload: 'raw'`);
+  const output = record.kind === 'endpoint' ? options.response : undefined;
+  // Only what is there: a handler without schemas is defined as it was before schemas existed.
+  return { ...(input && { input }), ...(output && { output }) };
 }
 
 function defineDurable(

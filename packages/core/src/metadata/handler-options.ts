@@ -1,6 +1,7 @@
 /** What the decorators record. Discovery validates these and resolves defaults. */
 import type { Duration } from '../common/duration';
 import type { HandlerKind, Middleware } from '../common/middleware';
+import type { Schema } from '../common/schema';
 
 /** A queue group name, or `false` for no queue group: every instance gets every message. */
 export type QueueGroupOption = string | false;
@@ -34,6 +35,13 @@ export interface HandlerOptions {
 export interface EndpointOptions extends HandlerOptions {
   /** The endpoint's name in the NATS Service API. Default: the method's name. */
   name?: string;
+  /**
+   * A Standard Schema the request must pass before the handler runs (else 422 with every issue);
+   * the handler gets the schema's output. Given by the contract entry when bound to one.
+   */
+  request?: Schema;
+  /** A Standard Schema the reply must pass before it is sent (else a 500, logged with the issues). */
+  response?: Schema;
 }
 
 /** Read events from a JetStream stream through a durable pull consumer. */
@@ -72,6 +80,12 @@ export type OrderKeyOption = { readonly subjectToken: number } | { readonly head
 export interface SubscribeOptions extends HandlerOptions {
   /** The handler's name in the NATS Service API. Default: the method's name. */
   name?: string;
+  /**
+   * A Standard Schema the event must pass before the handler runs: an invalid event is counted
+   * as a 422 (a durable one is dead-lettered at once, the issues in its reason); the handler gets
+   * the schema's output. Given by the contract entry when bound to one.
+   */
+  schema?: Schema;
   /**
    * Make the subscription durable: nothing is lost while no instance runs, failures are retried
    * with backoff, and messages that keep failing land in the dead-letter stream. The consumer is

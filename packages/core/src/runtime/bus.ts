@@ -1,3 +1,10 @@
+import type {
+  EndpointContract,
+  EventContract,
+  EventOf,
+  ReceivedReplyOf,
+  RequestOf,
+} from '../common/contract';
 import type { CodecError, ServiceError } from '../common/errors';
 import type { PublishAck } from '../jetstream/publish-ack';
 import type { HeaderInit } from '../transport/wire-message';
@@ -5,6 +12,11 @@ import type { HeaderInit } from '../transport/wire-message';
 export interface PublishOptions {
   /** Headers to send; `traceparent`, `tracestate` and `correlation-id` are added while handling a message. */
   headers?: HeaderInit;
+  /**
+   * Sending to a contract entry: check the payload against its schema first and refuse it with a
+   * `ValidationError` (422) before anything is sent. Default: true; `false` skips the check.
+   */
+  validate?: boolean;
 }
 
 export interface DurablePublishOptions extends PublishOptions {
@@ -65,6 +77,17 @@ export abstract class Bus {
     options: DurablePublishOptions,
   ): Promise<PublishAck>;
   abstract publish<T = unknown>(subject: string, data?: T, options?: PublishOptions): Promise<void>;
+  /** Publishes the event of a contract entry, its payload typed and checked by the entry's schema. */
+  abstract publish<E extends EventContract>(
+    entry: E,
+    data: EventOf<E>,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck>;
+  abstract publish<E extends EventContract>(
+    entry: E,
+    data: EventOf<E>,
+    options?: PublishOptions,
+  ): Promise<void>;
 
   /**
    * Sends a request and resolves with the reply body. Rejects with the `ServiceError` subclass of
@@ -75,6 +98,15 @@ export abstract class Bus {
     data?: TRequest,
     options?: RequestOptions,
   ): Promise<TReply>;
+  /**
+   * Sends a request to a contract entry: the request typed and checked by its schema before it is
+   * sent, the reply typed by its response schema (and checked by the endpoint before it was sent).
+   */
+  abstract request<E extends EndpointContract>(
+    entry: E,
+    data: RequestOf<E>,
+    options?: RequestOptions,
+  ): Promise<ReceivedReplyOf<E>>;
 
   /**
    * Scatter-gather: one request, every reply that comes within `maxWait` (from all instances of

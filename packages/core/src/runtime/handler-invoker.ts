@@ -8,6 +8,7 @@ import type { Logger } from '../common/logger';
 import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
 import { composeMiddleware, type HandlerMethod } from './middleware';
+import { withSchemas } from './schema-step';
 
 /** In a burst, one message in this many is timed. */
 const TIMING_STRIDE = 8;
@@ -66,7 +67,7 @@ export class HandlerInvoker {
         subject: definition.subject,
         durable: definition.durable !== undefined,
       },
-      method.bind(instance),
+      withSchemas(definition, method.bind(instance)),
     );
     this.replies = definition.kind === 'endpoint';
     this.alwaysTimed = definition.durable !== undefined;

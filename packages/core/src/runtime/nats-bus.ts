@@ -1,4 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import {
+  isContractEntry,
+  type ContractEntry,
+  type EndpointContract,
+  type EventContract,
+  type EventOf,
+  type ReceivedReplyOf,
+  type RequestOf,
+} from '../common/contract';
+import { check, describeIssues } from '../common/schema';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import type { PublishAck } from '../jetstream/publish-ack';
 import {
@@ -6,6 +16,7 @@ import {
   InvalidOptionError,
   InvalidSubjectError,
   NotRunningError,
+  ValidationError,
 } from '../common/errors';
 import { publishSubjectProblem } from '../common/naming-rules';
 import { jsonCodec } from '../transport/json.codec';
@@ -50,11 +61,27 @@ export class NatsBus extends Bus {
     options: DurablePublishOptions,
   ): Promise<PublishAck>;
   override publish<T = unknown>(subject: string, data?: T, options?: PublishOptions): Promise<void>;
-  override publish<T = unknown>(
-    subject: string,
-    data?: T,
+  override publish<E extends EventContract>(
+    entry: E,
+    data: EventOf<E>,
+    options: DurablePublishOptions,
+  ): Promise<PublishAck>;
+  override publish<E extends EventContract>(
+    entry: E,
+    data: EventOf<E>,
+    options?: PublishOptions,
+  ): Promise<void>;
+  override publish(
+    target: string | EventContract,
+    data?: unknown,
     options: PublishOptions | DurablePublishOptions = NO_OPTIONS,
   ): Promise<PublishAck | void> {
+    if (typeof target !== 'string') {
+      return checkedFor(target, 'event', data, options).then(() =>
+        this.publish(target.subject, data, options as DurablePublishOptions),
+      );
+    }
+    const subject = target;
     // Not async: a core publish is on the hot path and costs no promise of its own.
     try {
       const transport = this.open(subject);
@@ -104,11 +131,26 @@ export class NatsBus extends Bus {
     return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
   }
 
-  override async request<TReply = unknown, TRequest = unknown>(
+  override request<TReply = unknown, TRequest = unknown>(
     subject: string,
     data?: TRequest,
+    options?: RequestOptions,
+  ): Promise<TReply>;
+  override request<E extends EndpointContract>(
+    entry: E,
+    data: RequestOf<E>,
+    options?: RequestOptions,
+  ): Promise<ReceivedReplyOf<E>>;
+  override async request<TReply>(
+    target: string | EndpointContract,
+    data?: unknown,
     options: RequestOptions = {},
   ): Promise<TReply> {
+    if (typeof target !== 'string') {
+      await checkedFor(target, 'endpoint', data, options);
+      return this.request<TReply>(target.subject, data, options);
+    }
+    const subject = target;
     const transport = this.open(subject);
     const timeout = this.timeoutOf(options.timeout, 'timeout');
     const headers = withPropagation(options.headers, timeout);
@@ -183,6 +225,33 @@ export class NatsBus extends Bus {
       );
     }
     return timeout;
+  }
+}
+
+/**
+ * Checks what is sent to a contract entry against the entry's schema (unless `validate: false`),
+ * rejecting with a `ValidationError` (422) that lists every issue; nothing is sent then.
+ */
+async function checkedFor(
+  entry: ContractEntry,
+  kind: ContractEntry['kind'],
+  data: unknown,
+  options: PublishOptions,
+): Promise<void> {
+  if (!isContractEntry(entry) || entry.kind !== kind) {
+    throw new InvalidOptionError(
+      `${kind === 'event' ? 'publish' : 'request'} takes a subject or ${kind === 'event' ? 'an event()' : 'an endpoint()'} contract entry, got ${String((entry as Partial<ContractEntry>)?.kind ?? entry)}`,
+    );
+  }
+  const schema = entry.kind === 'event' ? entry.payload : entry.request;
+  if (schema === undefined || options.validate === false) return;
+  const checked = await check(schema, data);
+  if (checked.issues !== undefined) {
+    const what = entry.kind === 'event' ? 'event' : 'request';
+    throw new ValidationError(
+      `invalid ${what} for '${entry.subject}': ${describeIssues(checked.issues)}`,
+      { details: { issues: checked.issues } },
+    );
   }
 }
 

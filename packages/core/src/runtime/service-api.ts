@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { jsonSchemaOf, SCHEMA_METADATA, type Schema } from '../common/schema';
 import type { HandlerDefinition, ServiceDefinition } from '../discovery/handler-definition';
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
@@ -92,7 +93,7 @@ export class ServiceApi {
             name: h.name,
             subject: h.subject,
             queue_group: h.queue ?? '',
-            metadata: endpointMetadata(h),
+            metadata: { ...endpointMetadata(h) },
           })),
         };
       case 'STATS':
@@ -132,12 +133,30 @@ export class ServiceApi {
   }
 }
 
-function endpointMetadata(handler: HandlerDefinition): Record<string, string> {
+const metadataOf = new WeakMap<HandlerDefinition, Readonly<Record<string, string>>>();
+
+/** A handler's INFO metadata, worked out once (its schemas converted to JSON Schema). */
+function endpointMetadata(handler: HandlerDefinition): Readonly<Record<string, string>> {
+  const known = metadataOf.get(handler);
+  if (known) return known;
   const metadata: Record<string, string> = { ...handler.metadata };
   if (handler.kind === 'event') metadata['brigade.kind'] = 'event';
   if (handler.durable) {
     metadata['brigade.stream'] = handler.durable.stream;
     metadata['brigade.consumer'] = handler.durable.consumer;
   }
-  return metadata;
+  const schemas: [string, Schema | undefined, 'input' | 'output'][] =
+    handler.kind === 'endpoint'
+      ? [
+          [SCHEMA_METADATA.request, handler.input, 'input'],
+          [SCHEMA_METADATA.response, handler.output, 'output'],
+        ]
+      : [[SCHEMA_METADATA.payload, handler.input, 'input']];
+  for (const [key, schema, side] of schemas) {
+    const json = schema && jsonSchemaOf(schema, side);
+    if (json) metadata[key] = JSON.stringify(json);
+  }
+  const frozen = Object.freeze(metadata);
+  metadataOf.set(handler, frozen);
+  return frozen;
 }
