@@ -51,6 +51,16 @@ describe('the restaurant, as separate processes @integration', function () {
       'items[0].quantity must be a whole number from 1 to 50',
     ]);
 
+    // Any client, in any language, gets the contract's answer: here a plain nats client, as a Go
+    // service would send it, with an order that lacks its items.
+    const foreign = await nc.request('order.create', json.encode({ customer: 'Go' }), {
+      timeout: 5_000,
+    });
+    expect(foreign.headers?.get('Nats-Service-Error-Code')).to.equal('422');
+    const answer = json.decode(foreign.data) as { details: { issues: { path: string }[] } };
+    expect(foreign.headers?.get('Nats-Service-Error')).to.include('items');
+    expect(answer.details.issues.map((i) => i.path)).to.deep.equal(['items']);
+
     const inherited = await post(
       JSON.stringify({ customer: 'Minji', items: [{ dish: 'constructor', quantity: 1 }] }),
     );

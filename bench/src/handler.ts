@@ -1,6 +1,6 @@
 /**
  * The service side of a benchmark, in its own process:
- *   node bench/dist/handler.js <brigade|raw> <nats-url> <expected-events>
+ *   node bench/dist/handler.js <brigade|brigade-zod|raw> <nats-url> <expected-events>
  * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
  * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done
  * with its CPU time per event, from the first to the last. Events on bench.warmup are parsed
@@ -8,7 +8,8 @@
  */
 import 'reflect-metadata';
 import { AckPolicy, connect, JSONCodec, type NatsConnection } from 'nats';
-import { Brigade, Bus, Endpoint, Service, Subscribe } from '@brigade/core';
+import { z } from 'zod';
+import { Brigade, Bus, Endpoint, Service, Subscribe, type EndpointOptions } from '@brigade/core';
 import { STREAM, SUBJECTS, type HandlerReport } from './workload';
 
 const [impl = 'brigade', url = 'nats://127.0.0.1:4222', expectedText = '0'] = process.argv.slice(2);
@@ -16,6 +17,17 @@ const expected = Number(expectedText);
 let events = 0;
 let done: (report: HandlerReport) => void = () => undefined;
 let cpuAtFirst: NodeJS.CpuUsage | undefined;
+
+/** The benchmark's order (workload.ts `payload`), as a zod schema for the `brigade-zod` runs. */
+const Order = z.object({
+  id: z.number().int(),
+  customer: z.string().min(1),
+  items: z
+    .array(z.object({ dish: z.string().min(1), quantity: z.number().int().positive() }))
+    .min(1),
+});
+const echoOptions: EndpointOptions =
+  impl === 'brigade-zod' ? { request: Order, response: Order } : {};
 
 function counted(): void {
   if (++events === 1) cpuAtFirst = process.cpuUsage();
@@ -30,7 +42,7 @@ class BenchService {
     done = (report) => void this.bus.publish(SUBJECTS.done, report);
   }
 
-  @Endpoint(SUBJECTS.request)
+  @Endpoint(SUBJECTS.request, echoOptions)
   echo(body: unknown): unknown {
     return body;
   }

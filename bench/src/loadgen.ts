@@ -40,7 +40,7 @@ interface Requester {
 }
 
 async function requester(): Promise<Requester> {
-  if (impl === 'brigade') {
+  if (impl === 'brigade' || impl === 'brigade-zod') {
     const client = await BrigadeClient.connect({
       nats: { servers: url },
       logger: { level: 'warn' },

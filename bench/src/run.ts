@@ -53,6 +53,15 @@ const CASES: readonly Case[] = [
     impls: ['brigade', 'raw', 'raw-noasynctraces'],
   },
   {
+    // What a schema costs: the same endpoint with zod request and response schemas, against
+    // Brigade without them (not against raw: raw checks nothing).
+    name: 'request-reply, 64 in flight, zod schemas on the endpoint',
+    scenario: 'request',
+    ops: QUICK ? 30_000 : 150_000,
+    inFlight: 64,
+    impls: ['brigade', 'brigade-zod'],
+  },
+  {
     name: 'events to a queue group',
     scenario: 'event',
     ops: QUICK ? 300_000 : 500_000,
@@ -112,7 +121,7 @@ async function withHandler<T>(
 ): Promise<T> {
   const server = await NatsServer.start({ jetstream: true });
   const handler = node('handler.js', [
-    impl === 'brigade' ? 'brigade' : 'raw',
+    impl.startsWith('brigade') ? impl : 'raw',
     server.url,
     String(expected),
   ]);
@@ -202,7 +211,12 @@ async function main(): Promise<void> {
           ? `  p50 ${median(ms.map((m) => m.p50 ?? 0)).toFixed(0)} µs  p99 ${median(ms.map((m) => m.p99 ?? 0)).toFixed(0)} µs`
           : `  handler CPU ${(median(ms.map((m) => m.handlerCpuNs ?? 0)) / 1_000).toFixed(2)} µs/msg`;
       let ratioText = '';
-      if (impl !== 'brigade') {
+      if (impl === 'brigade-zod') {
+        const { ratio, low, high } = pairedRatio(ms, runs('brigade'));
+        const plain = median(runs('brigade').map((m) => m.perSecond));
+        const costUs = (1 / rate - 1 / plain) * 1e6;
+        ratioText = `  with/without schemas = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)}), about ${costUs.toFixed(1)} µs more per request`;
+      } else if (impl !== 'brigade') {
         const { ratio, low, high } = pairedRatio(runs('brigade'), ms);
         ratioText = `  Brigade/${impl} = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)})`;
         if (ratio < CHECK_FLOOR) failures.push(`${c.name}: Brigade/${impl} = ${ratio.toFixed(2)}x`);

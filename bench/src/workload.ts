@@ -23,7 +23,8 @@ export function payload(n: number): Record<string, unknown> {
   };
 }
 
-export type Implementation = 'brigade' | 'raw' | 'raw-noasynctraces';
+/** `brigade-zod`: Brigade with zod request and response schemas on the echo endpoint. */
+export type Implementation = 'brigade' | 'brigade-zod' | 'raw' | 'raw-noasynctraces';
 export type Scenario = 'request' | 'event' | 'durable' | 'idle';
 
 /** What the handler sends on bench.done once it counted every event. */

@@ -1,5 +1,11 @@
 import { Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
-import { statusOf, Subjects, type OrderEvent, type OrderStatus } from '@restaurant/contracts';
+import {
+  AuditApi,
+  OrderEvents,
+  statusOf,
+  type OrderEvent,
+  type OrderStatus,
+} from '@restaurant/contracts';
 
 /**
  * The feature added later (seed 003, 21.4): a new handler group in its own queue group ("audit")
@@ -9,18 +15,15 @@ import { statusOf, Subjects, type OrderEvent, type OrderStatus } from '@restaura
 export class Audit {
   private readonly counts: Partial<Record<OrderStatus, number>> = {};
 
-  @Subscribe(Subjects.allEvents)
+  @Subscribe(OrderEvents.any)
   record(event: OrderEvent, ctx: MessageContext): void {
     const status = statusOf(ctx.subject);
     if (!status) return;
     this.counts[status] = (this.counts[status] ?? 0) + 1;
-    ctx.logger.info(
-      { order: event?.id, status, kitchen: event?.kitchen },
-      `audit: order ${status}`,
-    );
+    ctx.logger.info({ order: event.id, status, kitchen: event.kitchen }, `audit: order ${status}`);
   }
 
-  @Endpoint(Subjects.auditSummary)
+  @Endpoint(AuditApi.summary)
   summary(): Partial<Record<OrderStatus, number>> {
     return { ...this.counts };
   }

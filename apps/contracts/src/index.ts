@@ -1,28 +1,6 @@
 import type { DeadLetterOptions, StreamDeclaration } from '@brigade/core';
-
-/** Subjects of the restaurant. Events are `orders.<what happened>`; requests name their service. */
-export const Subjects = {
-  /** order -> everyone: an order was taken. */
-  placed: 'orders.placed',
-  /** reception -> kitchen (and everyone): the customer paid; cook it. */
-  paid: 'orders.paid',
-  /** kitchen -> everyone: a cook started on it. */
-  cooking: 'orders.cooking',
-  /** kitchen -> reception (and everyone): it is ready. */
-  cooked: 'orders.cooked',
-  /** reception -> everyone: handed to the customer. */
-  served: 'orders.served',
-  /** Every order event. */
-  allEvents: 'orders.*',
-  /** Request: create an order. */
-  create: 'order.create',
-  /** Request: read an order. */
-  get: 'order.get',
-  /** Request (broadcast): each kitchen's load. */
-  kitchenStatus: 'kitchen.status',
-  /** Request: the audit trail's counts. */
-  auditSummary: 'audit.summary',
-} as const;
+import { ORDER_STATUSES } from './menu';
+import type { OrderStatus } from './orders';
 
 /**
  * Replicas of every stream and bucket of the restaurant: `STREAM_REPLICAS` (1 to 5), default 1.
@@ -64,59 +42,6 @@ export function orderEventOptions(orderId: string, msgId: string) {
   return { durable: true, msgId, headers: { [ORDER_ID_HEADER]: orderId } } as const;
 }
 
-export const ORDER_STATUSES = ['placed', 'paid', 'cooking', 'cooked', 'served'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-
-/** The price, in cents, of each dish on the menu. */
-export const MENU: Readonly<Record<string, number>> = {
-  bibimbap: 1200,
-  bulgogi: 1500,
-  kimchi: 400,
-  japchae: 1100,
-  tteokbokki: 900,
-};
-
-/** The price of a dish on the menu, in cents; `undefined` for anything else (`constructor` too). */
-export function priceOf(dish: string): number | undefined {
-  return Object.hasOwn(MENU, dish) ? MENU[dish] : undefined;
-}
-
-export interface OrderLine {
-  dish: string;
-  quantity: number;
-}
-
-/** What reception sends to `order.create`. */
-export interface NewOrder {
-  customer: string;
-  items: OrderLine[];
-}
-
-export interface Order extends NewOrder {
-  id: string;
-  /** Total in cents. */
-  total: number;
-  status: OrderStatus;
-  /** When each status was reached, in order. */
-  history: { status: OrderStatus; at: string; by?: string }[];
-  /** The kitchen instance that cooked it. */
-  cookedBy?: string;
-}
-
-/** The body of every `orders.*` event. */
-export interface OrderEvent {
-  id: string;
-  at: string;
-  /** The kitchen instance, on `cooking` and `cooked`. */
-  kitchen?: string;
-}
-
-/** The body of `orders.paid`: the kitchen needs the dishes. */
-export interface PaidOrder extends OrderEvent {
-  items: OrderLine[];
-  total: number;
-}
-
 /** The status an event moves an order to, from its subject. */
 export function statusOf(subject: string): OrderStatus | undefined {
   const status = subject.slice('orders.'.length);
@@ -129,3 +54,7 @@ export function statusOf(subject: string): OrderStatus | undefined {
 export function isLater(next: OrderStatus, current: OrderStatus): boolean {
   return ORDER_STATUSES.indexOf(next) > ORDER_STATUSES.indexOf(current);
 }
+
+export * from './menu';
+export * from './orders';
+export * from './subjects';

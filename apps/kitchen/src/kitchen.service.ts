@@ -1,18 +1,11 @@
 import { hostname } from 'node:os';
+import { Bus, Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
 import {
-  Bus,
-  Endpoint,
-  PermanentError,
-  Service,
-  Subscribe,
-  type MessageContext,
-} from '@brigade/core';
-import {
+  KitchenApi,
   orderEventOptions,
+  OrderEvents,
   ORDERS_STREAM,
-  Subjects,
   type OrderEvent,
-  type OrderLine,
   type PaidOrder,
 } from '@restaurant/contracts';
 
@@ -36,17 +29,17 @@ export class Kitchen {
 
   constructor(private readonly bus: Bus) {}
 
-  @Subscribe(Subjects.paid, {
+  /** Anything on orders.paid that is no paid order is dead-lettered by the contract's schema. */
+  @Subscribe(OrderEvents.paid, {
     durable: { stream: ORDERS_STREAM.name, ackWait: '10s', maxDeliver: 10 },
     concurrency: 2,
   })
   async cook(order: PaidOrder, ctx: MessageContext): Promise<void> {
-    if (!isPaidOrder(order)) throw new PermanentError('not a paid order: no cooking it');
     const kitchen = kitchenSettings.id;
     this.cooking++;
     try {
       await this.bus.publish(
-        Subjects.cooking,
+        OrderEvents.cooking,
         event(order.id, kitchen),
         orderEventOptions(order.id, `cooking-${order.id}-${kitchen}`),
       );
@@ -54,7 +47,7 @@ export class Kitchen {
       ctx.logger.info({ order: order.id, dishes, attempt: ctx.deliveryCount }, 'cooking');
       await sleep(dishes * kitchenSettings.msPerDish, ctx.signal);
       await this.bus.publish(
-        Subjects.cooked,
+        OrderEvents.cooked,
         event(order.id, kitchen),
         orderEventOptions(order.id, `cooked-${order.id}`),
       );
@@ -65,23 +58,10 @@ export class Kitchen {
   }
 
   /** Every kitchen answers (no queue group): ask with requestMany to see them all. */
-  @Endpoint(Subjects.kitchenStatus, { queue: false })
+  @Endpoint(KitchenApi.status, { queue: false })
   status(): { kitchen: string; cooking: number; cooked: number } {
     return { kitchen: kitchenSettings.id, cooking: this.cooking, cooked: this.cooked };
   }
-}
-
-function isPaidOrder(value: unknown): value is PaidOrder {
-  const order = value as Partial<PaidOrder> | null;
-  return (
-    typeof order?.id === 'string' &&
-    Array.isArray(order.items) &&
-    order.items.every(
-      (line: unknown) =>
-        typeof (line as OrderLine | null)?.dish === 'string' &&
-        Number.isInteger((line as OrderLine).quantity),
-    )
-  );
 }
 
 function event(id: string, kitchen: string): OrderEvent {

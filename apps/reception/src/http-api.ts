@@ -3,14 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { decodeJson, ServiceError, toServiceError, type Bus, type Logger } from '@brigade/core';
 import {
   MENU,
+  NewOrder,
+  OrderApi,
   orderEventOptions,
-  Subjects,
-  type Order,
+  OrderEvents,
+  problemsOf,
   type PaidOrder,
 } from '@restaurant/contracts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ORDER_PATH = /^\/orders\/([A-Za-z0-9-]{1,64})$/;
+/** Requests to the order service; their failures are answered by `fromService`. */
+const ASKING = { timeout: 5_000 } as const;
 
 /** An error answered with its status and message. */
 class HttpError extends Error {
@@ -78,7 +82,8 @@ export class ReceptionHttpApi {
     const match = ORDER_PATH.exec(path);
     if (match) {
       allow(req, 'GET');
-      return { status: 200, body: await this.ask<Order>(Subjects.get, { id: match[1] }) };
+      const order = await this.bus.request(OrderApi.get, { id: match[1] as string }, ASKING);
+      return { status: 200, body: order };
     }
     if (path === '/menu') {
       allow(req, 'GET');
@@ -89,7 +94,11 @@ export class ReceptionHttpApi {
   }
 
   private async placeOrder(input: unknown): Promise<{ id: string; status: string; total: number }> {
-    const order = await this.ask<Order>(Subjects.create, input);
+    // The contract's schema, as the order service checks it: a customer's mistakes are 400s here.
+    const checked = NewOrder.safeParse(input);
+    if (!checked.success)
+      throw new HttpError(400, 'the order is invalid', { problems: problemsOf(checked.error) });
+    const order = await this.bus.request(OrderApi.create, checked.data, ASKING);
     // Payment is simulated: the total is charged at once. Then the kitchen gets the order as an
     // event; reception goes back to the next customer without waiting.
     const paid: PaidOrder = {
@@ -98,13 +107,8 @@ export class ReceptionHttpApi {
       total: order.total,
       at: new Date().toISOString(),
     };
-    await this.bus.publish(Subjects.paid, paid, orderEventOptions(order.id, `paid-${order.id}`));
+    await this.bus.publish(OrderEvents.paid, paid, orderEventOptions(order.id, `paid-${order.id}`));
     return { id: order.id, status: 'paid', total: order.total };
-  }
-
-  /** A request to another service; its failures are answered by `fromService`. */
-  private ask<T>(subject: string, body: unknown): Promise<T> {
-    return this.bus.request<T>(subject, body, { timeout: 5_000 });
   }
 }
 

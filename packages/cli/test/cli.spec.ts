@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Endpoint, NotFoundError, Service, Subscribe, type BrigadeApp } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { z } from 'zod';
 import { brigade } from './run-cli';
 
 describe('brigade CLI @integration', () => {
@@ -16,7 +17,9 @@ describe('brigade CLI @integration', () => {
 
   @Service({ name: 'kitchen', version: '2.1.0', description: 'cooks' })
   class Kitchen {
-    @Endpoint('kitchen.status')
+    @Endpoint('kitchen.status', {
+      request: z.object({ table: z.number().int().optional() }).optional(),
+    })
     status(query: { table?: number } | undefined): { busy: boolean; table: number | null } {
       if (query?.table === 13) throw new NotFoundError('no table 13', { details: { table: 13 } });
       return { busy: false, table: query?.table ?? null };
@@ -239,6 +242,10 @@ describe('brigade CLI @integration', () => {
       expect(info.code, info.stderr).to.equal(0);
       expect(info.stdout).to.include('kitchen 2.1.0').and.include('cooks');
       expect(info.stdout).to.match(/status\s+kitchen\.status\s+q\s+endpoint/);
+      // Its request schema, as JSON Schema from the Service API metadata.
+      expect(info.stdout)
+        .to.include('schemas (JSON Schema):')
+        .and.match(/status request: \{.*"table":\{"type":"integer"/);
       expect(info.stdout).to.match(
         /cook\s+orders\.placed\s+\(none\)\s+durable event \(ORDERS\/kitchen_cook\)/,
       );

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
-import type {
-  Bus,
-  EndpointInfo,
-  EndpointStats,
-  InfoResponse,
-  ServiceIdentity,
+import {
+  SCHEMA_METADATA,
+  type Bus,
+  type EndpointInfo,
+  type EndpointStats,
+  type InfoResponse,
+  type ServiceIdentity,
 } from '@brigade/core';
 import {
   timeoutOf,
@@ -124,10 +125,36 @@ function describeServices(services: ServiceResponse[]): string {
             kindOf(e),
           ]),
         ),
+        ...schemaLines(s.endpoints ?? []),
         '',
       ].join('\n');
     })
     .join('\n');
+}
+
+const SCHEMA_LABELS: [string, string][] = [
+  [SCHEMA_METADATA.request, 'request'],
+  [SCHEMA_METADATA.response, 'response'],
+  [SCHEMA_METADATA.payload, 'payload'],
+];
+
+/** The JSON Schemas endpoints publish in their metadata, one line each. */
+function schemaLines(endpoints: readonly Endpoint[]): string[] {
+  const lines = endpoints.flatMap((e) =>
+    SCHEMA_LABELS.flatMap(([key, label]) => {
+      const text = e.metadata?.[key];
+      if (!text) return [];
+      let shown = text;
+      try {
+        const { $schema: _, ...schema } = JSON.parse(text) as Record<string, unknown>;
+        shown = JSON.stringify(schema);
+      } catch {
+        // not JSON: shown as sent
+      }
+      return [`    ${e.name} ${label}: ${shown}`];
+    }),
+  );
+  return lines.length > 0 ? ['  schemas (JSON Schema):', ...lines] : [];
 }
 
 function serviceCounters(services: ServiceResponse[]): string {
