@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { JSONCodec, type NatsConnection } from 'nats';
 import { connect as tcpConnect } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
+import { parse } from 'yaml';
 import { Cleanup, NatsServer, RawNatsConnection, waitFor } from '@brigade/testing';
 import { fuzzFrame, fuzzHttpRequest, LEAKS, Seeded } from './support/fuzz-inputs';
 import { Restaurant, type HttpAnswer, type Order } from './support/restaurant';
@@ -146,6 +151,60 @@ describe('the restaurant, as separate processes @integration', function () {
     ) as Record<string, number>;
     expect(audit['served']).to.be.at.least(51);
     cooked.unsubscribe();
+  });
+
+  it('is described by `brigade asyncapi` as an AsyncAPI 3.0 document the official parser takes without a word', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'brigade-asyncapi-')), 'restaurant.yaml');
+    const cli = spawnSync(
+      process.execPath,
+      [
+        join(__dirname, '../packages/cli/bin/brigade.cjs'),
+        'asyncapi',
+        '-s',
+        natsUrl,
+        '--out',
+        out,
+        '--title',
+        'The restaurant',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(cli.status, cli.stderr).to.equal(0);
+    const text = readFileSync(out, 'utf8');
+    const { document, diagnostics } = await new Parser().parse(text);
+    const complaints = diagnostics
+      .filter((d) => d.severity <= DiagnosticSeverity.Warning)
+      .map((d) => `${d.code} ${d.path.join('.')}: ${d.message}`);
+    expect(complaints).to.deep.equal([]);
+    expect(document).to.not.equal(undefined);
+    const doc = parse(text) as {
+      channels: Record<
+        string,
+        {
+          address: string | null;
+          messages: Record<string, { payload?: { schema: { required?: string[] } } }>;
+        }
+      >;
+      operations: Record<
+        string,
+        { action: string; bindings?: { nats: { queue: string } }; reply?: unknown }
+      >;
+    };
+    // The order contract's request schema, from the Service API metadata, with its required fields.
+    expect(
+      doc.channels['order.create']?.messages['request']?.payload?.schema.required,
+    ).to.have.members(['customer', 'items']);
+    expect(doc.channels['order.create.reply']?.address).to.equal(null);
+    expect(doc.operations['order.create.reply'])
+      .to.include({ action: 'receive' })
+      .and.have.property('reply');
+    expect(doc.operations['order.create.request']).to.include({ action: 'send' });
+    // Durable handlers share a consumer (no queue group); core handlers have theirs.
+    expect(doc.operations['audit.record.receive']?.bindings?.nats.queue).to.equal('audit');
+    expect(doc.operations['kitchen.cook.receive']).to.include({ action: 'receive' });
+    expect(doc.channels['orders.paid']?.messages['event']?.payload?.schema.required).to.include(
+      'items',
+    );
   });
 
   it('takes thousands of malformed messages and hundreds of malformed HTTP requests without a crash, a deaf process or a leak', async () => {

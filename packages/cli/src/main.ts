@@ -9,6 +9,7 @@ import {
 } from '@brigade/core';
 import { acceptConnectionOptionsFirst, UsageError } from './connection';
 import { discoveryCommands, NotFound } from './commands/discovery.command';
+import { asyncApiCommand } from './commands/asyncapi.command';
 import { dlqCommand } from './commands/dlq.command';
 import { messagingCommands, NoReplies } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
@@ -26,6 +27,7 @@ acceptConnectionOptionsFirst(program);
 program.addCommand(newCommand());
 for (const command of [...discoveryCommands(), ...messagingCommands()]) program.addCommand(command);
 program.addCommand(dlqCommand());
+program.addCommand(asyncApiCommand());
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
 /** What the user typed wrong, found before anything was sent: a usage error as well. */

@@ -38,7 +38,7 @@ type ServiceResponse = Pick<ServiceIdentity, 'name' | 'id' | 'version'> &
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Asks every ADR-32 service (Brigade or not) and gathers the answers within the timeout. */
-async function discover(
+export async function discover(
   bus: Bus,
   verb: Verb,
   name: string | undefined,

@@ -58,24 +58,25 @@ export function describeIssues(issues: readonly SchemaIssue[]): string {
 }
 
 /**
- * The JSON Schema (draft 2020-12) of what goes on the wire for `schema`: its input for what a
- * caller sends, its output for what a handler replies. Taken from the library's Standard JSON
- * Schema support (zod 4.2+, arktype 2.1.28+, valibot through `toStandardJsonSchema` of
- * `@valibot/to-json-schema`); `undefined` when it has none or cannot convert this schema.
+ * The JSON Schema (draft-07, the draft AsyncAPI and most validators read) of what goes on the
+ * wire for `schema`: its input for what a caller sends, its output for what a handler replies.
+ * Taken from the library's Standard JSON Schema support (zod 4.2+, arktype 2.1.28+, valibot
+ * through `toStandardJsonSchema` of `@valibot/to-json-schema`); `undefined` when it has none or
+ * cannot convert this schema.
  */
 export function jsonSchemaOf(schema: Schema, side: 'input' | 'output'): object | undefined {
   const props = schema['~standard'] as Partial<StandardJSONSchemaV1.Props>;
   const converter = props.jsonSchema;
   if (typeof converter?.[side] !== 'function') return undefined;
   try {
-    return converter[side]({ target: 'draft-2020-12' });
+    return converter[side]({ target: 'draft-07' });
   } catch {
     return undefined; // some schemas (transforms, custom checks) have no JSON Schema form
   }
 }
 
 /**
- * The metadata keys that carry a handler's schemas, as JSON Schema (draft 2020-12) text: what a
+ * The metadata keys that carry a handler's schemas, as JSON Schema (draft-07) text: what a
  * caller sends (`request`, `payload`) and what an endpoint replies (`response`).
  */
 export const SCHEMA_METADATA = {

@@ -1,0 +1,59 @@
+import { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { asyncApiDocument } from '../asyncapi';
+import { timeoutOf, withClient, withConnectionOptions, type ConnectionFlags } from '../connection';
+import { print } from '../output';
+import { discover, NotFound } from './discovery.command';
+
+interface AsyncApiFlags extends ConnectionFlags {
+  out?: string;
+  title: string;
+}
+
+/** The host and port of each server URL, never its credentials. */
+function hostsOf(servers: string | undefined): string[] {
+  return (servers ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        const url = new URL(s.includes('://') ? s : `nats://${s}`);
+        return `${url.hostname}:${url.port || '4222'}`;
+      } catch {
+        return s;
+      }
+    });
+}
+
+export function asyncApiCommand(): Command {
+  return withConnectionOptions(new Command('asyncapi'))
+    .description(
+      'print an AsyncAPI 3.0 document of the running services (any NATS Service API service): channels, operations, schemas, queue groups, replies and errors',
+    )
+    .option(
+      '--out <file>',
+      'write it to a file instead (JSON when the name ends in .json, else YAML)',
+    )
+    .option('--title <title>', "the document's title", 'NATS services')
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (flags: AsyncApiFlags) => {
+      const services = await withClient(flags, (c) =>
+        discover(c.bus, 'INFO', undefined, timeoutOf(flags)),
+      );
+      if (services.length === 0) throw new NotFound('no service answered');
+      const document = asyncApiDocument(services, {
+        title: flags.title,
+        servers: hostsOf(flags.server),
+      });
+      const asJson = flags.json === true || flags.out?.endsWith('.json') === true;
+      const text = asJson ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);
+      if (!flags.out) {
+        process.stdout.write(text);
+        return;
+      }
+      writeFileSync(flags.out, text);
+      print(`wrote ${flags.out}: ${Object.keys(document['channels'] as object).length} channels`);
+    });
+}
