@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceProcess } from './topology';
@@ -21,8 +21,17 @@ export class RunningProcess {
   constructor(
     readonly label: string,
     readonly child: ChildProcess,
+    /** Where its output goes: it has exited once this is written out too. */
+    log?: WriteStream,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      // 'close' comes after the last output: then the log is ended, and awaited, so a runner that
+      // exits right after its services keeps their last lines.
+      child.once('close', (code) => {
+        if (!log) return resolve(code);
+        log.end(() => resolve(code));
+      }),
+    );
     watchLines(child.stdout, (line) => this.note(line, false));
     watchLines(child.stderr, (line) => this.note(line, true));
   }
@@ -88,9 +97,9 @@ export function startProcess(
   });
   started.add(child);
   child.once('exit', () => started.delete(child));
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return new RunningProcess(label, child);
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  return new RunningProcess(label, child, log);
 }
 
 function watchLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
