@@ -45,6 +45,7 @@ const CUSTOMERS = ['Minji', 'Joon', 'Ara', 'Hyun', 'Seo', 'Dae', 'Yuna', 'Tae'];
 const DISHES = ['bibimbap', 'bulgogi', 'kimchi', 'japchae', 'tteokbokki'];
 const started = Date.now();
 const processes: RunningProcess[] = [];
+const opsPorts: number[] = [];
 let server: NatsServer | undefined;
 let nc: NatsConnection | undefined;
 let stopping: Promise<void> | undefined;
@@ -112,6 +113,10 @@ async function main(): Promise<void> {
       };
       if (service.name === 'kitchen') env['KITCHEN_ID'] = label;
       if (service.http) env['PORT'] = String(port);
+      // Each serves its readiness probe on a port of its own: the demo waits for those.
+      const opsPort = await freePort();
+      env['BRIGADE_OPS_PORT'] = String(opsPort);
+      opsPorts.push(opsPort);
       processes.push(startProcess(service, label, env, logDir));
       say(
         `started ${label} (${service.command.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
@@ -119,10 +124,10 @@ async function main(): Promise<void> {
     }
   }
   const base = `http://127.0.0.1:${port}`;
-  const conn = nc;
-  await whileStarting(async () => (await fetch(`${base}/health`)).ok, 'reception is up');
-  await whileStarting(async () => (await pings(conn, 'kitchen')) === 2, 'both kitchens are up');
-  await whileStarting(async () => (await pings(conn, 'order')) === 1, 'the order service is up');
+  await whileStarting(async () => {
+    const probes = opsPorts.map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.ok));
+    return (await Promise.all(probes)).every(Boolean);
+  }, 'every service is ready (/readyz)');
   say(`all services up; logs in ${relative(REPO_ROOT, logDir) || logDir}/. Reception: ${base}`);
   console.log('');
 
@@ -210,12 +215,6 @@ function followEvents(conn: NatsConnection): void {
       say(`  event orders.${status.padEnd(8)} order ${event.id}${where}`);
     },
   });
-}
-
-async function pings(conn: NatsConnection, name: string): Promise<number> {
-  let count = 0;
-  for await (const _ of await conn.services.client().ping(name)) count++;
-  return count;
 }
 
 async function shutdown(code: number): Promise<void> {

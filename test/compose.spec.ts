@@ -84,6 +84,14 @@ describe('docker-compose.yml', () => {
         expect(entry.depends_on).to.deep.equal({ nats: { condition: 'service_healthy' } });
       });
 
+      it('is healthy when its readiness probe says so, on its ops port', () => {
+        const port = entry.environment?.['BRIGADE_OPS_PORT'];
+        expect(port).to.match(/^\d+$/);
+        expect(entry.healthcheck?.test.join(' ')).to.include(
+          `http://127.0.0.1:${port as string}/readyz`,
+        );
+      });
+
       it(`runs ${service.replicas} replica(s)`, () => {
         expect(entry.deploy?.replicas ?? 1).to.equal(service.replicas);
       });

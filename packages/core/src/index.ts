@@ -62,6 +62,7 @@ export type {
 export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
 export type { BrigadeApp, HandlerSnapshot } from './runtime/brigade-app';
 export type { BrigadeOptions } from './runtime/brigade-options';
+export type { OpsOptions } from './runtime/ops-server';
 export type { RunHooks } from './runtime/run-app';
 export { BrigadeClient, type ClientOptions } from './runtime/brigade-client';
 export {

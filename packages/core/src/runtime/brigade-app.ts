@@ -24,6 +24,7 @@ import { middlewareProblem } from '../common/middleware';
 import { ServiceLifecycle } from './service-lifecycle';
 import type { Binding } from './handler-binding';
 import { ServiceApi } from './service-api';
+import { AppHealth, OpsServer, opsProblem } from './ops-server';
 import type { HandlerStats } from './handler-stats';
 import { createLogger, type Logger } from '../common/logger';
 
@@ -59,6 +60,7 @@ export class BrigadeApp {
     private readonly graceMs: number,
     private readonly lifecycle: ServiceLifecycle,
     private readonly scope: DependencyContainer,
+    private readonly probes: { readonly health: AppHealth; readonly ops: OpsServer | undefined },
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class BrigadeApp {
    * every handler. Resolves once every subscription is live on the server; on any failure the
    * connection is closed and the error names what was wrong.
    */
-  static async start(options: BrigadeOptions): Promise<BrigadeApp> {
+  static async start(options: BrigadeOptions, readyWhenTold = false): Promise<BrigadeApp> {
     assertReflectMetadata();
     const limits = {
       concurrency:
@@ -87,7 +89,19 @@ export class BrigadeApp {
       const issue = middlewareProblem(options[field]);
       if (issue) throw new InvalidOptionError(`${field}: ${issue}`);
     }
-    const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
+    const opsIssue = opsProblem(options.ops);
+    if (opsIssue) throw new InvalidOptionError(opsIssue);
+    // The probes answer from the first moment: not ready while starting.
+    const health = new AppHealth();
+    const ops =
+      options.ops && (await OpsServer.listen(options.ops, () => health.readiness(), logger));
+    let transport: NatsTransport;
+    try {
+      transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
+    } catch (err) {
+      await ops?.close();
+      throw err;
+    }
     let lifecycle: ServiceLifecycle | undefined;
     let scope: DependencyContainer | undefined;
     try {
@@ -143,7 +157,9 @@ export class BrigadeApp {
         graceMs,
         lifecycle,
         scope,
+        { health, ops },
       );
+      if (!readyWhenTold) health.started(transport);
       for (const s of services) {
         logger.info(
           {
@@ -159,6 +175,7 @@ export class BrigadeApp {
       await lifecycle?.stop();
       await transport.close().catch(() => undefined);
       await scope?.dispose();
+      await ops?.close();
       throw err;
     }
   }
@@ -183,6 +200,16 @@ export class BrigadeApp {
     return this.serviceApi.ids;
   }
 
+  /** @internal For `runApp`: ready once its `started` hook finished as well. */
+  markReady(): void {
+    this.probes.health.started(this.transport);
+  }
+
+  /** The port `/livez` and `/readyz` are served on, when the app has `ops`. */
+  get opsPort(): number | undefined {
+    return this.probes.ops?.port;
+  }
+
   /** True from the moment `stop()` is called. */
   get isStopping(): boolean {
     return this.stopping !== undefined;
@@ -199,6 +226,7 @@ export class BrigadeApp {
   }
 
   private async drainAndClose(): Promise<void> {
+    this.probes.health.stopping();
     this.logger.info('stopping: no new messages, finishing in-flight ones');
     this.serviceApi.unbind();
     await Promise.all(
@@ -227,6 +255,7 @@ export class BrigadeApp {
     await this.lifecycle.stop();
     await this.transport.close();
     await this.scope.dispose();
+    await this.probes.ops?.close();
     this.logger.info('stopped');
   }
 

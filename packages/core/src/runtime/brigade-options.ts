@@ -1,3 +1,4 @@
+import type { OpsOptions } from './ops-server';
 import type { DependencyContainer } from 'tsyringe';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { LoggerSettings } from '../common/logger';
@@ -33,4 +34,9 @@ export interface BrigadeOptions {
   middleware?: readonly Middleware[];
   /** Middleware around everything the app's `Bus` sends; outermost first. */
   outgoing?: readonly OutgoingMiddleware[];
+  /**
+   * Serve `/livez` and `/readyz` on this HTTP port, from the start of `start()` to the end of
+   * `stop()`. `Brigade.run` takes it from `BRIGADE_OPS_PORT` when not given. Default: none.
+   */
+  ops?: OpsOptions;
 }

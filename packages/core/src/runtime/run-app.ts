@@ -1,6 +1,8 @@
 import { BrigadeApp } from './brigade-app';
 import type { BrigadeOptions } from './brigade-options';
+import { InvalidOptionError } from '../common/errors';
 import { createLogger } from '../common/logger';
+import type { OpsOptions } from './ops-server';
 
 /** Work of a process beside its services, such as an HTTP server. */
 export interface RunHooks {
@@ -21,8 +23,10 @@ export async function runApp(
 ): Promise<BrigadeApp | undefined> {
   let app: BrigadeApp;
   try {
-    app = await BrigadeApp.start(options);
+    // Ready once the hooks' own work (an HTTP server, say) is up too, not before.
+    app = await BrigadeApp.start({ ...options, ops: options.ops ?? opsFromEnvironment() }, true);
     await startHook(app, hooks);
+    app.markReady();
   } catch (err) {
     reportStartFailure(options, err);
     process.exit(1);
@@ -52,6 +56,18 @@ export async function runApp(
     process.exit(1);
   });
   return app;
+}
+
+/** `BRIGADE_OPS_PORT` as ops settings: a port from 0 to 65535, or nothing when unset. */
+function opsFromEnvironment(): OpsOptions | undefined {
+  const text = process.env['BRIGADE_OPS_PORT'];
+  if (text === undefined || text === '') return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535)
+    throw new InvalidOptionError(
+      `BRIGADE_OPS_PORT is '${text}': use a port number from 0 to 65535`,
+    );
+  return { port };
 }
 
 async function startHook(app: BrigadeApp, hooks: RunHooks): Promise<void> {

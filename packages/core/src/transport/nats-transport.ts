@@ -19,6 +19,7 @@ import type { HeaderInit, TransportSubscription, WireMessage } from './wire-mess
 /** The one place Brigade talks to the `nats` client (JetStream aside). */
 export class NatsTransport {
   private readonly mux: RequestMux;
+  private reconnecting = false;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -154,13 +155,21 @@ export class NatsTransport {
     return this.connection.closed();
   }
 
+  /** `connected`, `reconnecting` (the connection was lost and is being restored) or `closed`. */
+  get state(): 'connected' | 'reconnecting' | 'closed' {
+    if (this.connection.isClosed()) return 'closed';
+    return this.reconnecting ? 'reconnecting' : 'connected';
+  }
+
   private async watchStatus(): Promise<void> {
     for await (const status of this.connection.status()) {
       switch (status.type) {
         case Events.Disconnect:
+          this.reconnecting = true;
           this.logger.warn({ server: status.data }, 'disconnected from NATS; reconnecting');
           break;
         case Events.Reconnect:
+          this.reconnecting = false;
           this.logger.info({ server: status.data }, 'reconnected to NATS; subscriptions restored');
           break;
         case Events.LDM:
