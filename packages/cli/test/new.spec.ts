@@ -75,6 +75,8 @@ describe('brigade new @integration', function () {
       'apps/loyalty-points/dist/main.js',
     ]);
     expect(compose.services['loyalty-points']?.build.target).to.equal('loyalty-points');
+    // Health-checked on its readiness probe, like the workspace's other apps.
+    expect(entry).to.include("BRIGADE_OPS_PORT: '9464'").and.include('healthcheck: *ready');
     expect(readFileSync(join(copy, 'Dockerfile'), 'utf8')).to.include(
       'FROM runtime AS loyalty-points\nCMD ["node", "apps/loyalty-points/dist/main.js"]',
     );

@@ -27,6 +27,19 @@ describe('Brigade.run entry helper @integration', () => {
     expect(proc.output()).to.include('SIGTERM received').and.include('stopped');
   });
 
+  it('stops gracefully, once started, on a SIGTERM that came while it was starting', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startChildService('slow-start.fixture.ts', server.url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => proc.output().includes('warming up'), { timeout: 15_000 });
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).to.equal(0);
+    expect(proc.output())
+      .to.include("service 'slow' started")
+      .and.include('SIGTERM received')
+      .and.include('stopped');
+  });
+
   it('exits 1 with the reason when the start fails', async () => {
     const server = await NatsServer.start();
     const url = server.url;

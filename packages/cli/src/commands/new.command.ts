@@ -103,15 +103,17 @@ export function withComposeService(compose: string, name: string, block: string)
   return text;
 }
 
-function composeEntry(name: string): string {
+/** Its compose entry; with the workspace's readiness health check when the file defines one. */
+function composeEntry(name: string, compose: string): string {
+  const probed = /^x-ready: &ready$/m.test(compose);
   return `  ${name}:
     build: { context: ., dockerfile: Dockerfile, target: ${name} }
     command: ['node', 'apps/${name}/dist/main.js']
     environment:
       NATS_URL: nats://nats:4222
-    depends_on:
+${probed ? "      BRIGADE_OPS_PORT: '9464'\n" : ''}    depends_on:
       nats: { condition: service_healthy }
-    restart: unless-stopped
+${probed ? '    healthcheck: *ready\n' : ''}    restart: unless-stopped
 `;
 }
 
@@ -155,7 +157,7 @@ export async function scaffold(name: string, root: string): Promise<string[]> {
   const composeFile = join(root, 'docker-compose.yml');
   if (existsSync(composeFile)) {
     const compose = readFileSync(composeFile, 'utf8');
-    writeFileSync(composeFile, withComposeService(compose, name, composeEntry(name)));
+    writeFileSync(composeFile, withComposeService(compose, name, composeEntry(name, compose)));
     written.push(composeFile);
   }
   return written.map((path) => relative(root, path));

@@ -21,7 +21,20 @@ export async function runApp(
   options: BrigadeOptions,
   hooks: RunHooks = {},
 ): Promise<BrigadeApp | undefined> {
-  let app: BrigadeApp;
+  // Listening from the first moment: a signal during the start stops the app once it started
+  // (a second one exits at once), instead of killing the process half-way.
+  let app: BrigadeApp | undefined;
+  let pending: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!app) {
+      if (pending) process.exit(1);
+      pending = signal;
+      return;
+    }
+    stopOnSignal(app, signal, hooks);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     // Ready once the hooks' own work (an HTTP server, say) is up too, not before.
     app = await BrigadeApp.start({ ...options, ops: options.ops ?? opsFromEnvironment() }, true);
@@ -31,31 +44,33 @@ export async function runApp(
     reportStartFailure(options, err);
     process.exit(1);
   }
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (app.isStopping) {
-      app.logger.warn(`${signal} again: exiting without waiting`);
-      process.exit(1);
-    }
-    app.logger.info(`${signal} received`);
-    Promise.resolve()
-      .then(() => hooks.stopping?.(app))
-      .catch((err: unknown) => app.logger.error({ err }, 'stopping hook failed'))
-      .then(() => app.stop())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          app.logger.error({ err }, 'stop failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  app.closed().catch((err: unknown) => {
-    app.logger.fatal({ err }, 'the NATS connection closed for good');
+  if (pending) stopOnSignal(app, pending, hooks);
+  const started = app;
+  started.closed().catch((err: unknown) => {
+    started.logger.fatal({ err }, 'the NATS connection closed for good');
     process.exit(1);
   });
-  return app;
+  return started;
+}
+
+/** A signal's graceful stop: the `stopping` hook, then the drain; a second signal exits at once. */
+function stopOnSignal(app: BrigadeApp, signal: NodeJS.Signals, hooks: RunHooks): void {
+  if (app.isStopping) {
+    app.logger.warn(`${signal} again: exiting without waiting`);
+    process.exit(1);
+  }
+  app.logger.info(`${signal} received`);
+  Promise.resolve()
+    .then(() => hooks.stopping?.(app))
+    .catch((err: unknown) => app.logger.error({ err }, 'stopping hook failed'))
+    .then(() => app.stop())
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
 }
 
 /** `BRIGADE_OPS_PORT` as ops settings: a port from 0 to 65535, or nothing when unset. */
