@@ -124,7 +124,9 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
       const run = demo(['--keep', '--orders', '1']);
       await waitFor(() => run.output.includes('Ctrl-C stops everything'), {
         timeout: 90_000,
-        message: `the demo did not come up:\n${run.output}`,
+        message: 'the demo did not come up',
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; it printed:\n${run.output}`);
       });
       expect(run.output).to.include('NATS_URL=nats://127.0.0.1:').and.include('npx brigade ls');
       expect(stores(run.tmp)).to.have.length(1);
