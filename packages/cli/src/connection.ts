@@ -97,6 +97,12 @@ export function timeoutOf(flags: ConnectionFlags): number {
 /** A mistake in how the command was called: exit status 2. */
 export class UsageError extends Error {}
 
+/** Nothing answered (no service, no reply): exit status 1, with the reason. */
+export class NotFound extends Error {}
+
+/** How long discovery and `request --all` wait for one more answer after the last. */
+export const STALL_MS = 300;
+
 /** Runs `work` with a client, closing it afterwards. */
 export async function withClient<T>(
   flags: ConnectionFlags,

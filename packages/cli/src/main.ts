@@ -7,11 +7,11 @@ import {
   InvalidSubjectError,
   ServiceError,
 } from '@brigade/core';
-import { acceptConnectionOptionsFirst, UsageError } from './connection';
-import { discoveryCommands, NotFound } from './commands/discovery.command';
+import { acceptConnectionOptionsFirst, NotFound, UsageError } from './connection';
+import { discoveryCommands } from './commands/discovery.command';
 import { asyncApiCommand } from './commands/asyncapi.command';
 import { dlqCommand } from './commands/dlq.command';
-import { messagingCommands, NoReplies } from './commands/messaging.command';
+import { messagingCommands } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
 import { CLI_VERSION } from './version';
 
@@ -53,7 +53,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
       process.stderr.write(`${JSON.stringify(err.details, null, 2)}\n`);
     process.exit(1);
   }
-  if (err instanceof BrigadeError || err instanceof NotFound || err instanceof NoReplies) {
+  if (err instanceof BrigadeError || err instanceof NotFound) {
     process.stderr.write(`brigade: ${err.message}\n`);
     process.exit(1);
   }

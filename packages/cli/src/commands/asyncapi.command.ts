@@ -2,9 +2,15 @@ import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { asyncApiDocument } from '../asyncapi';
-import { timeoutOf, withClient, withConnectionOptions, type ConnectionFlags } from '../connection';
+import {
+  NotFound,
+  timeoutOf,
+  withClient,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection';
 import { print } from '../output';
-import { discover, NotFound } from './discovery.command';
+import { discover } from './discovery.command';
 
 interface AsyncApiFlags extends ConnectionFlags {
   out?: string;

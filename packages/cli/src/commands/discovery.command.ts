@@ -8,6 +8,8 @@ import {
   type ServiceIdentity,
 } from '@brigade/core';
 import {
+  NotFound,
+  STALL_MS,
   timeoutOf,
   UsageError,
   withClient,
@@ -15,7 +17,6 @@ import {
   type ConnectionFlags,
 } from '../connection';
 import { duration, print, table } from '../output';
-import { STALL_MS } from './messaging.command';
 
 type Verb = 'PING' | 'INFO' | 'STATS';
 
@@ -63,9 +64,6 @@ function kindOf(endpoint: Endpoint): string {
     return `durable event (${metadata['brigade.stream']}/${metadata['brigade.consumer'] ?? '?'})`;
   return metadata['brigade.kind'] === 'event' ? 'event' : 'endpoint';
 }
-
-/** Nothing answered: exit status 1, with the reason. */
-export class NotFound extends Error {}
 
 /**
  * A discovery command: asks `verb` of every service (or those named), prints the answers as JSON

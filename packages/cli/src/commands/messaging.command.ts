@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { ServiceError, type CodecError, type HeaderInit } from '@brigade/core';
 import {
+  NotFound,
+  STALL_MS,
   timeoutOf,
   UsageError,
   withClient,
@@ -15,9 +17,6 @@ interface MessageFlags extends ConnectionFlags {
   msgId?: string;
   all?: boolean;
 }
-
-/** How long `request --all` and the discovery commands wait for one more answer after the last. */
-export const STALL_MS = 300;
 
 function parseBody(text: string | undefined): unknown {
   if (text === undefined) return undefined;
@@ -67,7 +66,7 @@ async function gatherReplies(
   const replies = await withClient(flags, (c) =>
     c.bus.requestMany(subject, payload, { headers, maxWait: timeoutOf(flags), stall: STALL_MS }),
   );
-  if (replies.length === 0) throw new NoReplies(`no replies on '${subject}'`);
+  if (replies.length === 0) throw new NotFound(`no replies on '${subject}'`);
   const shown = replies.map((r) =>
     r.ok
       ? { ok: true, value: r.value }
@@ -88,9 +87,6 @@ async function gatherReplies(
 function statusOf(error: ServiceError | CodecError): number | undefined {
   return error instanceof ServiceError ? error.status : undefined;
 }
-
-/** Nothing answered a request: exit status 1. */
-export class NoReplies extends Error {}
 
 export function messagingCommands(): Command[] {
   const request = messageCommand(
