@@ -1,5 +1,9 @@
 import 'reflect-metadata';
 import { Brigade } from '@brigade/core';
+import { startTracing } from '@restaurant/contracts/tracing';
 import { Audit } from './audit.service';
 
-void Brigade.run({ services: [Audit] });
+// First: Brigade looks for an OpenTelemetry SDK when the app starts.
+const tracing = startTracing('audit');
+
+void Brigade.run({ services: [Audit] }, { stopped: () => tracing.stop() });

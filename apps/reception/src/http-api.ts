@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { decodeJson, ServiceError, toServiceError, type Bus, type Logger } from '@brigade/core';
 import {
   MENU,
@@ -13,8 +22,12 @@ import {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ORDER_PATH = /^\/orders\/([A-Za-z0-9-]{1,64})$/;
-/** Requests to the order service; their failures are answered by `fromService`. */
-const ASKING = { timeout: 5_000 } as const;
+/** Reception's own spans, one per HTTP request (no-ops without an OpenTelemetry SDK). */
+const tracer = trace.getTracer('@restaurant/reception');
+/** How long reception waits for the order service; failures are answered by `fromService`. */
+const ASKING_MS = 5_000;
+/** A caller's own request id, taken as the correlation id of what the request sends. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** An error answered with its status and message. */
 class HttpError extends Error {
@@ -57,10 +70,33 @@ export class ReceptionHttpApi {
     });
   }
 
+  /**
+   * Answers one request inside its SERVER span, a child of the caller's `traceparent` if it sent
+   * one: what the bus sends while answering (the order request, the `paid` event) is its child.
+   */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const route = routeOf(req.url);
+    const span = tracer.startSpan(
+      `${req.method ?? 'HTTP'} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': req.method ?? '', 'http.route': route },
+      },
+      parent,
+    );
+    const status = await context.with(trace.setSpan(parent, span), () => this.answer(req, res));
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  }
+
+  /** Routes the request and sends the answer; returns its status. */
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<number> {
     try {
-      const { status, body } = await this.route(req);
+      const { status, body } = await this.route(req, { 'correlation-id': correlationOf(req) });
       send(res, status, body);
+      return status;
     } catch (err) {
       const failure = err instanceof HttpError ? err : fromService(err);
       if (failure.status === 500) {
@@ -70,19 +106,25 @@ export class ReceptionHttpApi {
         error: failure.message,
         ...(failure.details === undefined ? {} : { details: failure.details }),
       });
+      return failure.status;
     }
   }
 
-  private async route(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+  /** `headers`: what every message sent for this request carries (its correlation id). */
+  private async route(
+    req: IncomingMessage,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: unknown }> {
     const path = pathOf(req.url);
     if (path === '/orders') {
       allow(req, 'POST');
-      return { status: 202, body: await this.placeOrder(await readJson(req)) };
+      return { status: 202, body: await this.placeOrder(await readJson(req), headers) };
     }
     const match = ORDER_PATH.exec(path);
     if (match) {
       allow(req, 'GET');
-      const order = await this.bus.request(OrderApi.get, { id: match[1] as string }, ASKING);
+      const id = match[1] as string;
+      const order = await this.bus.request(OrderApi.get, { id }, { timeout: ASKING_MS, headers });
       return { status: 200, body: order };
     }
     if (path === '/menu') {
@@ -93,12 +135,18 @@ export class ReceptionHttpApi {
     throw new HttpError(404, `no route ${req.method ?? ''} ${path}`);
   }
 
-  private async placeOrder(input: unknown): Promise<{ id: string; status: string; total: number }> {
+  private async placeOrder(
+    input: unknown,
+    headers: Record<string, string>,
+  ): Promise<{ id: string; status: string; total: number }> {
     // The contract's schema, as the order service checks it: a customer's mistakes are 400s here.
     const checked = NewOrder.safeParse(input);
     if (!checked.success)
       throw new HttpError(400, 'the order is invalid', { problems: problemsOf(checked.error) });
-    const order = await this.bus.request(OrderApi.create, checked.data, ASKING);
+    const order = await this.bus.request(OrderApi.create, checked.data, {
+      timeout: ASKING_MS,
+      headers,
+    });
     // Payment is simulated: the total is charged at once. Then the kitchen gets the order as an
     // event; reception goes back to the next customer without waiting.
     const paid: PaidOrder = {
@@ -107,7 +155,11 @@ export class ReceptionHttpApi {
       total: order.total,
       at: new Date().toISOString(),
     };
-    await this.bus.publish(OrderEvents.paid, paid, orderEventOptions(order.id, `paid-${order.id}`));
+    const options = orderEventOptions(order.id, `paid-${order.id}`);
+    await this.bus.publish(OrderEvents.paid, paid, {
+      ...options,
+      headers: { ...options.headers, ...headers },
+    });
     return { id: order.id, status: 'paid', total: order.total };
   }
 }
@@ -134,6 +186,23 @@ function pathOf(target: string | undefined): string {
   } catch {
     throw new HttpError(400, 'the request target is not a valid path');
   }
+}
+
+/**
+ * The correlation id of one HTTP request: the caller's `x-request-id` when it is a sane one,
+ * else a new id. The order request, the `paid` event and everything downstream carry it, so one
+ * customer's order reads as one conversation in logs and traces.
+ */
+function correlationOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The route a request target matches, for its span's name: a few values, never an order id. */
+function routeOf(target: string | undefined): string {
+  const path = (target ?? '').split('?')[0] ?? '';
+  if (ORDER_PATH.test(path)) return '/orders/:id';
+  return ['/orders', '/menu', '/health'].includes(path) ? path : 'unmatched';
 }
 
 /** A value from the request, cut for a log line. */

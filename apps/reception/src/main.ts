@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { Brigade } from '@brigade/core';
+import { startTracing } from '@restaurant/contracts/tracing';
 import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { ReceptionHttpApi } from './http-api';
 import { Reception } from './reception.service';
 
+// First: Brigade looks for an OpenTelemetry SDK when the app starts.
+const tracing = startTracing('reception');
 const port = Number(process.env['PORT'] ?? 8080);
 let api: ReceptionHttpApi | undefined;
 
@@ -16,5 +19,6 @@ void Brigade.run(
       app.logger.info({ port: listening }, `reception listening on http://127.0.0.1:${listening}`);
     },
     stopping: () => api?.close(),
+    stopped: () => tracing.stop(),
   },
 );

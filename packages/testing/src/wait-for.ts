@@ -3,8 +3,8 @@ export interface WaitForOptions {
   timeout?: number;
   /** Poll every this many ms. Default: 10. */
   interval?: number;
-  /** Said in the error when the deadline passes. */
-  message?: string;
+  /** Said in the error when the deadline passes; a function says what stands by then. */
+  message?: string | (() => string);
 }
 
 /**
@@ -28,9 +28,8 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(
-        `waitFor: ${options.message ?? 'condition not met'} within ${timeout} ms${reason}`,
-      );
+      const what = typeof options.message === 'function' ? options.message() : options.message;
+      throw new Error(`waitFor: ${what ?? 'condition not met'} within ${timeout} ms${reason}`);
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }

@@ -48,6 +48,8 @@ export interface OutgoingMessage {
    * add or change them for the steps inside (a tracer sets its own `traceparent` here).
    */
   headers: Record<string, string | readonly string[]>;
+  /** The encoded body's size in bytes, once it is encoded: for a layer, after `next()`. */
+  bodySize?: number;
 }
 
 /**

@@ -73,6 +73,26 @@ export class JetStreamContext {
     }
     return { stream: ack.stream, sequence: ack.seq ?? 0, duplicate: ack.duplicate === true };
   }
+
+  /** The server's counts for a durable consumer (one JetStream API request). */
+  async consumerState(stream: string, consumer: string): Promise<ConsumerState> {
+    const info = await this.jsm.consumers.info(stream, consumer);
+    return {
+      pending: info.num_pending,
+      ackPending: info.num_ack_pending,
+      redelivered: info.num_redelivered,
+    };
+  }
+}
+
+/** Where a durable consumer stands, as the server counts it. */
+export interface ConsumerState {
+  /** Messages in the stream the consumer has not been sent yet (its lag). */
+  readonly pending: number;
+  /** Messages sent and not yet acknowledged. */
+  readonly ackPending: number;
+  /** Messages sent more than once and not yet acknowledged. */
+  readonly redelivered: number;
 }
 
 /** True for the JetStream API's "not found" answers (stream, consumer or message). */

@@ -8,6 +8,7 @@ import { CoreBinding, type Binding } from './handler-binding';
 import { HandlerInvoker } from './handler-invoker';
 import type { Logger } from '../common/logger';
 import type { Middleware } from '../common/middleware';
+import type { Telemetry } from './telemetry';
 
 /**
  * Resolves each service from the container and makes one binding per handler: a core
@@ -20,6 +21,7 @@ export function createBindings(
   durable: DurableSetup | undefined,
   shared: { logger: Logger; shutdownSignal: AbortSignal },
   middleware: readonly Middleware[] = [],
+  telemetry: Telemetry = {},
 ): { bindings: Binding[]; backstops: Binding[]; instances: Map<ServiceDefinition, object> } {
   const bindings: Binding[] = [];
   const backstops: Binding[] = [];
@@ -29,7 +31,7 @@ export function createBindings(
     instances.set(service, instance);
     const env = { serviceName: service.name, ...shared };
     for (const handler of service.handlers) {
-      const invoker = new HandlerInvoker(handler, instance, env, middleware);
+      const invoker = new HandlerInvoker(handler, instance, env, middleware, telemetry);
       const backstop = durable?.backstops.get(handler);
       if (!durable || !backstop) {
         bindings.push(new CoreBinding(invoker, transport));

@@ -27,6 +27,8 @@ import { ServiceApi } from './service-api';
 import { AppHealth, OpsServer, opsProblem } from './ops-server';
 import type { HandlerStats } from './handler-stats';
 import { createLogger, type Logger } from '../common/logger';
+import { AppMetrics } from './metrics';
+import { tracerFor } from './tracing';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -60,7 +62,11 @@ export class BrigadeApp {
     private readonly graceMs: number,
     private readonly lifecycle: ServiceLifecycle,
     private readonly scope: DependencyContainer,
-    private readonly probes: { readonly health: AppHealth; readonly ops: OpsServer | undefined },
+    private readonly probes: {
+      readonly health: AppHealth;
+      readonly ops: OpsServer | undefined;
+      readonly metrics: AppMetrics | undefined;
+    },
   ) {}
 
   /**
@@ -91,10 +97,23 @@ export class BrigadeApp {
     }
     const opsIssue = opsProblem(options.ops);
     if (opsIssue) throw new InvalidOptionError(opsIssue);
+    for (const field of ['tracing', 'metrics'] as const) {
+      const value = options[field];
+      if (value !== undefined && typeof value !== 'boolean')
+        throw new InvalidOptionError(`${field} is true or false, got ${String(value)}`);
+    }
+    const telemetry = {
+      tracer: tracerFor(options.tracing),
+      metrics:
+        (options.metrics ?? options.ops !== undefined)
+          ? new AppMetrics(appName, logger)
+          : undefined,
+    };
     // The probes answer from the first moment: not ready while starting.
     const health = new AppHealth();
     const ops =
-      options.ops && (await OpsServer.listen(options.ops, () => health.readiness(), logger));
+      options.ops &&
+      (await OpsServer.listen(options.ops, () => health.readiness(), logger, telemetry.metrics));
     let transport: NatsTransport;
     try {
       transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
@@ -113,7 +132,7 @@ export class BrigadeApp {
         deadLetterSettings,
         logger,
       );
-      const bus = new NatsBus(transport, jetstream, requestTimeoutMs, options.outgoing);
+      const bus = new NatsBus(transport, jetstream, requestTimeoutMs, options.outgoing, telemetry);
       const deadLetters = new DeadLetterStream(jetstream, deadLetterSettings);
       const keyValues = new JetStreamKeyValueStores(jetstream, logger);
       scope = (options.container ?? rootContainer).createChildContainer();
@@ -128,7 +147,14 @@ export class BrigadeApp {
         durable,
         { logger, shutdownSignal: shutdown.signal },
         options.middleware ?? [],
+        telemetry,
       );
+      telemetry.metrics?.attach({
+        bindings,
+        connection: transport,
+        consumerState: async (stream, consumer) =>
+          (await jetstream()).consumerState(stream, consumer),
+      });
       lifecycle = new ServiceLifecycle(instances, logger);
       await lifecycle.start();
       for (const binding of [...bindings, ...backstops]) await binding.bind();
@@ -157,7 +183,7 @@ export class BrigadeApp {
         graceMs,
         lifecycle,
         scope,
-        { health, ops },
+        { health, ops, metrics: telemetry.metrics },
       );
       if (!readyWhenTold) health.started(transport);
       for (const s of services) {
@@ -205,7 +231,15 @@ export class BrigadeApp {
     this.probes.health.started(this.transport);
   }
 
-  /** The port `/livez` and `/readyz` are served on, when the app has `ops`. */
+  /**
+   * The app's metrics in Prometheus's text format, as `/metrics` serves them; `undefined` when
+   * metrics are off. For serving them from a server of your own.
+   */
+  metrics(): Promise<string | undefined> {
+    return this.probes.metrics?.text() ?? Promise.resolve(undefined);
+  }
+
+  /** The port `/livez`, `/readyz` and `/metrics` are served on, when the app has `ops`. */
   get opsPort(): number | undefined {
     return this.probes.ops?.port;
   }

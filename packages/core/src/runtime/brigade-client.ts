@@ -12,6 +12,7 @@ import type { Bus } from './bus';
 import { NatsBus } from './nats-bus';
 import { createLogger, type Logger, type LoggerSettings } from '../common/logger';
 import { middlewareProblem, type OutgoingMiddleware } from '../common/middleware';
+import { tracerFor } from './tracing';
 
 export interface ClientOptions {
   nats?: ConnectionSettings;
@@ -22,6 +23,12 @@ export interface ClientOptions {
   deadLetter?: DeadLetterOptions;
   /** Middleware around everything the client's `Bus` sends; outermost first. */
   outgoing?: readonly OutgoingMiddleware[];
+  /**
+   * A PRODUCER or CLIENT span per send. Default: on when an OpenTelemetry SDK registered a
+   * tracer provider before `connect()`; `false` turns it off, `true` uses the global tracer even
+   * if none is registered yet.
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -48,7 +55,9 @@ export class BrigadeClient {
     return new BrigadeClient(
       transport,
       jetstream,
-      new NatsBus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing),
+      new NatsBus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing, {
+        tracer: tracerFor(options.tracing),
+      }),
       new DeadLetterStream(jetstream, deadLetters),
       new JetStreamKeyValueStores(jetstream, logger),
       logger,

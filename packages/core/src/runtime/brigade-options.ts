@@ -39,4 +39,16 @@ export interface BrigadeOptions {
    * `stop()`. `Brigade.run` takes it from `BRIGADE_OPS_PORT` when not given. Default: none.
    */
   ops?: OpsOptions;
+  /**
+   * OpenTelemetry spans: one per message handled and per message sent, by the messaging
+   * semantic conventions. Default: on when an SDK registered a tracer provider before `start()`
+   * (otherwise nothing on the message path touches OpenTelemetry); `false` turns it off, `true`
+   * uses the global tracer even if none is registered yet.
+   */
+  tracing?: boolean;
+  /**
+   * Prometheus metrics, served on `/metrics` of the ops port. Default: on when the app has
+   * `ops`; `false` turns them off (then `/metrics` answers 404).
+   */
+  metrics?: boolean;
 }

@@ -15,6 +15,7 @@ import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
 import { PullFeed } from '../jetstream/pull-feed';
 import type { PulledMessage } from '../jetstream/pulled-message';
+import type { DurableOutcome } from './tracing';
 
 /**
  * One durable handler reading its stream through a durable pull consumer shared by every
@@ -71,6 +72,10 @@ export class DurableBinding implements Binding {
     return this.inFlight;
   }
 
+  load(): { running: number; waiting: number } {
+    return { running: this.active.size, waiting: this.inFlight - this.active.size };
+  }
+
   idle(): Promise<void> {
     return this.idleSignal.wait(this.busy);
   }
@@ -114,9 +119,10 @@ export class DurableBinding implements Binding {
     const failure = this.invoker.record(ctx, error);
     const attempts = msg.deliveryCount;
     if (!failure) {
-      this.settle(ctx, () => msg.ack());
+      this.settle(ctx, { kind: 'ack' }, () => msg.ack());
     } else if (!isPermanentFailure(error) && attempts < this.durable.maxDeliver) {
-      this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
+      const delayMs = this.backoffAfter(attempts);
+      this.settle(ctx, { kind: 'nak', delayMs }, () => msg.nak(delayMs));
     } else {
       const reason = error instanceof Error ? error.message : String(error);
       this.deadLetter(ctx, msg, reason, failure.status);
@@ -140,24 +146,26 @@ export class DurableBinding implements Binding {
         { reason, code, attempts },
       )
       .then(
-        () => this.settle(ctx, () => msg.term()),
+        () => this.settle(ctx, { kind: 'dead-letter', reason }, () => msg.term()),
         (err: unknown) => {
           ctx.logger.error(
             { err },
             `could not dead-letter message ${msg.sequence}; it will be redelivered`,
           );
-          this.settle(ctx, () => msg.nak(this.backoffAfter(attempts)));
+          const delayMs = this.backoffAfter(attempts);
+          this.settle(ctx, { kind: 'nak', delayMs }, () => msg.nak(delayMs));
         },
       );
   }
 
   /** Acks, naks or terms (which fail only on a closed connection: then the server redelivers). */
-  private settle(ctx: HandlerContext, outcome: () => void): void {
+  private settle(ctx: HandlerContext, outcome: DurableOutcome, act: () => void): void {
     try {
-      outcome();
+      act();
     } catch (err) {
       ctx.logger.warn({ err }, 'could not acknowledge; the server will redeliver the message');
     }
+    this.invoker.settled(ctx, outcome);
     this.active.delete(ctx);
     this.inFlight--;
     const next = this.lanes.leave(this.keyOf(ctx.message as PulledMessage));

@@ -23,6 +23,8 @@ export interface Binding {
   unbind(): Promise<void>;
   /** Messages in flight or waiting. */
   readonly busy: number;
+  /** Messages running, and waiting for a slot (or behind their key). */
+  load(): { running: number; waiting: number };
   /** Resolves when nothing is in flight or waiting. */
   idle(): Promise<void>;
   /** Gives up on waiting messages when the grace period ends; returns how many. */
@@ -79,6 +81,10 @@ export class CoreBinding implements Binding {
 
   get busy(): number {
     return this.inFlight + this.waiting.length;
+  }
+
+  load(): { running: number; waiting: number } {
+    return { running: this.inFlight, waiting: this.waiting.length };
   }
 
   idle(): Promise<void> {

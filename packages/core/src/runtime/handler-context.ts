@@ -11,14 +11,15 @@ import {
 import { clip } from '../common/clip';
 import type { Logger } from '../common/logger';
 import type { MessageContext, MessageHeaders } from '../common/message-context';
+import type { Span, SpanContext } from '@opentelemetry/api';
 import {
-  childTraceparent,
   CORRELATION_ID,
   newCorrelationId,
   REQUEST_TIMEOUT,
   TRACEPARENT,
   TRACESTATE,
 } from './trace-context';
+import { formatTraceparent, parseTraceparent } from './traceparent';
 
 /** What a handler context needs from the app, shared by all its messages. */
 export interface ContextEnvironment {
@@ -36,6 +37,8 @@ export class HandlerContext implements MessageContext {
   startedAt = 0;
   deliveryCount: number | undefined;
   sequence: number | undefined;
+  /** The handler's span, while tracing (an OpenTelemetry SDK was registered when the app started). */
+  span: Span | undefined;
   private cachedCorrelationId: string | undefined;
   private cachedLogger: Logger | undefined;
   private cachedSignal: AbortSignal | undefined;
@@ -123,13 +126,26 @@ export class HandlerContext implements MessageContext {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
   }
 
-  /** Headers every message sent while handling this one carries: trace and correlation. */
+  /** The span that sent the message (its `traceparent`), if it names a valid one. */
+  creationContext(): SpanContext | undefined {
+    return parseTraceparent(
+      readHeader(this.message, TRACEPARENT),
+      readHeader(this.message, TRACESTATE),
+    );
+  }
+
+  /**
+   * Headers every message sent while handling this one carries: the correlation id, and the
+   * incoming trace context as it came. Untraced, Brigade passes the trace on as an intermediary
+   * that records nothing: the parent of what the handler sends is the span that reported, the
+   * sender's. While tracing, the Bus replaces the trace headers with its own span's.
+   */
   propagationHeaders(): Readonly<Record<string, string>> {
     if (this.cachedPropagation) return this.cachedPropagation;
     const headers: Record<string, string> = { [CORRELATION_ID]: this.correlationId };
-    const traceparent = childTraceparent(readHeader(this.message, TRACEPARENT));
-    if (traceparent !== undefined) {
-      headers[TRACEPARENT] = traceparent;
+    const creation = this.creationContext();
+    if (creation !== undefined) {
+      headers[TRACEPARENT] = formatTraceparent(creation);
       const tracestate = readHeader(this.message, TRACESTATE);
       if (tracestate !== undefined) headers[TRACESTATE] = tracestate;
     }

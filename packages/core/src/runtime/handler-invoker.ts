@@ -9,6 +9,9 @@ import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
 import { composeMiddleware, type HandlerMethod } from './middleware';
 import { withSchemas } from './schema-step';
+import type { HandlerMetrics } from './metrics';
+import type { Telemetry } from './telemetry';
+import { type DurableOutcome, HandlerTracing } from './tracing';
 
 /** In a burst, one message in this many is timed. */
 const TIMING_STRIDE = 8;
@@ -35,8 +38,11 @@ export type OutcomeCallback = (
  * Processing time: two clock reads cost about a twentieth of handling a small event, so in a burst
  * (messages started in the same turn of the event loop) only the first and then every
  * `TIMING_STRIDE`-th message is timed, and their mean stands for the rest. At low rates every
- * message starts its own burst, so every message is timed. Durable messages always are: their
- * heartbeat reads the start time.
+ * message starts its own burst, so every message is timed. Durable messages always are (their
+ * heartbeat reads the start time), and so is every message while metrics are on.
+ *
+ * With tracing or metrics on, each message also gets a span and a duration observed; with both
+ * off (no OpenTelemetry SDK, no metrics) nothing of them is on the path.
  */
 export class HandlerInvoker {
   readonly stats = new HandlerCounters();
@@ -44,6 +50,8 @@ export class HandlerInvoker {
   /** An endpoint: its result is encoded as the reply. */
   private readonly replies: boolean;
   private readonly alwaysTimed: boolean;
+  private readonly tracing: HandlerTracing | undefined;
+  private readonly metrics: HandlerMetrics | undefined;
   /** Messages started in the current turn of the event loop. */
   private burst = 0;
   private readonly endBurst = (): void => {
@@ -56,6 +64,7 @@ export class HandlerInvoker {
     private readonly env: ContextEnvironment,
     /** The app's middleware, outside the service's and the handler's. */
     appMiddleware: readonly Middleware[] = [],
+    telemetry: Telemetry = {},
   ) {
     const method = (instance as Record<string, HandlerMethod>)[definition.method] as HandlerMethod;
     this.method = composeMiddleware(
@@ -70,7 +79,9 @@ export class HandlerInvoker {
       withSchemas(definition, method.bind(instance)),
     );
     this.replies = definition.kind === 'endpoint';
-    this.alwaysTimed = definition.durable !== undefined;
+    this.tracing = telemetry.tracer && new HandlerTracing(telemetry.tracer, definition);
+    this.metrics = telemetry.metrics?.handler(definition, env.serviceName);
+    this.alwaysTimed = definition.durable !== undefined || this.metrics !== undefined;
   }
 
   /** The context of `msg` for this handler; `deadline` (a `performance.now()` time) for requests. */
@@ -89,6 +100,8 @@ export class HandlerInvoker {
 
   invoke(ctx: HandlerContext, done: OutcomeCallback): void {
     ctx.startedAt = this.startTiming();
+    const tracing = this.tracing;
+    if (tracing) tracing.start(ctx);
     let payload: unknown;
     try {
       payload = this.definition.payload === 'raw' ? ctx.data : jsonCodec.decode(ctx.data);
@@ -98,7 +111,9 @@ export class HandlerInvoker {
     }
     let result: unknown;
     try {
-      result = currentContext.run(ctx, this.method, payload, ctx);
+      result = tracing
+        ? tracing.run(ctx, () => currentContext.run(ctx, this.method, payload, ctx))
+        : currentContext.run(ctx, this.method, payload, ctx);
     } catch (err) {
       done(ctx, err ?? new Error('threw without a reason'), undefined);
       return;
@@ -139,7 +154,22 @@ export class HandlerInvoker {
       stats.timedNs += Math.round((performance.now() - ctx.startedAt) * 1e6);
     }
     ctx.release();
-    if (error === undefined) return undefined;
+    const failure = error === undefined ? undefined : this.recordError(ctx, error);
+    this.metrics?.observe(ctx.startedAt, failure);
+    if (ctx.span) {
+      if (failure) this.tracing?.fail(ctx, failure, error);
+      this.tracing?.done(ctx);
+    }
+    return failure;
+  }
+
+  /** How a durable message was settled: on its span, which ends then. */
+  settled(ctx: HandlerContext, outcome: DurableOutcome): void {
+    if (outcome.kind === 'dead-letter') this.stats.deadLettered++;
+    if (ctx.span) this.tracing?.settled(ctx, outcome);
+  }
+
+  private recordError(ctx: HandlerContext, error: unknown): ServiceError {
     const serviceError = toServiceError(error, ctx.abortReason());
     this.recordFailure(serviceError);
     if (serviceError !== error) {

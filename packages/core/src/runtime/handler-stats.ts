@@ -24,6 +24,8 @@ export class HandlerCounters {
   numErrors = 0;
   lastError = '';
   dropped = 0;
+  /** Durable messages copied to the dead-letter stream. */
+  deadLettered = 0;
   /** Messages the handler ran: `numRequests` less those turned away. */
   ran = 0;
   /** How many of those were timed, and their total time in integer nanoseconds. */

@@ -36,6 +36,7 @@ import { currentContext } from './handler-context';
 import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
 import { runChain } from './middleware';
 import { REQUEST_TIMEOUT } from './trace-context';
+import { sendTelemetry, type Telemetry } from './telemetry';
 
 const MAX_REMEMBERED_SUBJECTS = 1_024;
 const NO_OPTIONS: PublishOptions = Object.freeze({});
@@ -44,15 +45,20 @@ const PUBLISHED: Promise<void> = Promise.resolve();
 /** The `Bus` on the app's NATS connection. */
 export class NatsBus extends Bus {
   private readonly validSubjects = new Set<string>();
+  /** The outgoing steps, telemetry's outermost; none costs nothing. */
+  private readonly outgoing: readonly OutgoingMiddleware[];
 
   constructor(
     private readonly transport: NatsTransport,
     private readonly jetstream: () => Promise<JetStreamContext>,
     private readonly defaultTimeoutMs: number,
-    /** Middleware around everything it sends, outermost first; none costs nothing. */
-    private readonly outgoing: readonly OutgoingMiddleware[] = [],
+    /** Middleware around everything it sends, outermost first. */
+    outgoing: readonly OutgoingMiddleware[] = [],
+    telemetry: Telemetry = {},
   ) {
     super();
+    const observe = sendTelemetry(telemetry);
+    this.outgoing = observe ? [observe, ...outgoing] : outgoing;
   }
 
   override publish<T = unknown>(
@@ -90,8 +96,8 @@ export class NatsBus extends Bus {
       if (this.outgoing.length > 0) {
         return this.through(durable ? 'durable-publish' : 'publish', subject, data, headers, (m) =>
           durable
-            ? this.publishDurable(subject, jsonCodec.encode(m.payload), m.headers, options)
-            : transport.publish(subject, jsonCodec.encode(m.payload), m.headers),
+            ? this.publishDurable(subject, encoded(m), m.headers, options)
+            : transport.publish(subject, encoded(m), m.headers),
         ) as Promise<PublishAck | void>;
       }
       const body = jsonCodec.encode(data);
@@ -157,10 +163,7 @@ export class NatsBus extends Bus {
     const raw = options.raw === true;
     if (this.outgoing.length > 0) {
       return this.through('request', subject, data, headers, async (m) =>
-        decodeReply<TReply>(
-          await transport.request(subject, jsonCodec.encode(m.payload), m.headers, timeout),
-          raw,
-        ),
+        decodeReply<TReply>(await transport.request(subject, encoded(m), m.headers, timeout), raw),
       ) as Promise<TReply>;
     }
     const reply = await transport.request(subject, jsonCodec.encode(data), headers, timeout);
@@ -182,20 +185,13 @@ export class NatsBus extends Bus {
     }
     const stall = options.stall === undefined ? undefined : this.timeoutOf(options.stall, 'stall');
     const headers = withPropagation(options.headers, maxWait);
-    const send = async (payload: unknown, sent: HeaderInit | undefined) => {
-      const replies = await transport.requestMany(
-        subject,
-        jsonCodec.encode(payload),
-        sent,
-        maxWait,
-        max,
-        stall,
-      );
+    const send = async (body: Uint8Array, sent: HeaderInit | undefined) => {
+      const replies = await transport.requestMany(subject, body, sent, maxWait, max, stall);
       return replies.map(gathered<TReply>);
     };
-    if (this.outgoing.length === 0) return send(data, headers);
+    if (this.outgoing.length === 0) return send(jsonCodec.encode(data), headers);
     return this.through('request-many', subject, data, headers, (m) =>
-      send(m.payload, m.headers),
+      send(encoded(m), m.headers),
     ) as Promise<GatheredReply<TReply>[]>;
   }
 
@@ -265,6 +261,13 @@ function withPropagation(
   if (ctx) Object.assign(merged, ctx.propagationHeaders());
   if (timeoutMs !== undefined) merged[REQUEST_TIMEOUT] = String(Math.ceil(timeoutMs));
   return headers ? Object.assign(merged, headers) : merged;
+}
+
+/** The body of a message the outgoing steps let through, its size noted for them. */
+function encoded(message: OutgoingMessage): Uint8Array {
+  const body = jsonCodec.encode(message.payload);
+  message.bodySize = body.length;
+  return body;
 }
 
 function gathered<T>(msg: WireMessage): GatheredReply<T> {

@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { METRICS_CONTENT_TYPE } from './metrics';
 
-/** The ops HTTP port of an app: liveness and readiness probes for an orchestrator. */
+/** The ops HTTP port of an app: probes for an orchestrator, metrics for Prometheus. */
 export interface OpsOptions {
   /** The port; 0 takes a free one (`app.opsPort` tells which). */
   port: number;
@@ -16,8 +17,9 @@ export type Readiness =
   { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 /**
- * Serves `GET /livez` (200 while the process runs its event loop) and `GET /readyz` (200 when the
- * app takes messages, 503 with the reason while it starts, reconnects or drains).
+ * Serves `GET /livez` (200 while the process runs its event loop), `GET /readyz` (200 when the
+ * app takes messages, 503 with the reason while it starts, reconnects or drains) and, with
+ * metrics on, `GET /metrics` (Prometheus's text format).
  */
 export class OpsServer {
   private constructor(
@@ -29,21 +31,35 @@ export class OpsServer {
     options: OpsOptions,
     readiness: () => Readiness,
     logger: Logger,
+    /** What `/metrics` serves (Prometheus's text format); without it, `/metrics` is 404. */
+    metrics?: { text(): Promise<string> },
   ): Promise<OpsServer> {
     const server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
-      const answer = (status: number, body: object): void => {
-        const text = JSON.stringify(body);
+      const send = (status: number, type: string, text: string): void => {
         res.writeHead(status, {
-          'content-type': 'application/json',
+          'content-type': type,
           'content-length': Buffer.byteLength(text),
           'cache-control': 'no-store',
         });
         res.end(text);
       };
-      if (path !== '/livez' && path !== '/readyz') return answer(404, { error: `no ${path}` });
+      const answer = (status: number, body: object): void =>
+        send(status, 'application/json', JSON.stringify(body));
+      const known = path === '/livez' || path === '/readyz' || (path === '/metrics' && metrics);
+      if (!known) return answer(404, { error: `no ${path}` });
       if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, { error: 'use GET' });
       if (path === '/livez') return answer(200, { status: 'live' });
+      if (path === '/metrics' && metrics) {
+        metrics.text().then(
+          (text) => send(200, METRICS_CONTENT_TYPE, text),
+          (err: unknown) => {
+            logger.error({ err }, 'could not collect the metrics');
+            answer(500, { error: 'could not collect the metrics' });
+          },
+        );
+        return;
+      }
       const state = readiness();
       return state.ready
         ? answer(200, { status: 'ready' })
@@ -64,7 +80,10 @@ export class OpsServer {
       server.listen(options.port, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    logger.info({ port }, `probes on http://${host}:${port}/livez and /readyz`);
+    logger.info(
+      { port },
+      `probes on http://${host}:${port}/livez and /readyz${metrics ? ', metrics on /metrics' : ''}`,
+    );
     return new OpsServer(server, port);
   }
 

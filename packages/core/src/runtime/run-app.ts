@@ -10,6 +10,11 @@ export interface RunHooks {
   started?(app: BrigadeApp): void | Promise<void>;
   /** Runs first on SIGINT/SIGTERM, before the app drains: stop taking outside work here. */
   stopping?(app: BrigadeApp): void | Promise<void>;
+  /**
+   * Runs once the app stopped, before the process exits: flush what is still buffered here (an
+   * OpenTelemetry SDK's spans, say). A failure is logged; the exit code stays the stop's.
+   */
+  stopped?(app: BrigadeApp): void | Promise<void>;
 }
 
 /**
@@ -65,12 +70,20 @@ function stopOnSignal(app: BrigadeApp, signal: NodeJS.Signals, hooks: RunHooks):
     .catch((err: unknown) => app.logger.error({ err }, 'stopping hook failed'))
     .then(() => app.stop())
     .then(
-      () => process.exit(0),
+      () => 0,
       (err: unknown) => {
         app.logger.error({ err }, 'stop failed');
-        process.exit(1);
+        return 1;
       },
-    );
+    )
+    .then(async (code) => {
+      try {
+        await hooks.stopped?.(app);
+      } catch (err) {
+        app.logger.error({ err }, 'stopped hook failed');
+      }
+      process.exit(code);
+    });
 }
 
 /** `BRIGADE_OPS_PORT` as ops settings: a port from 0 to 65535, or nothing when unset. */

@@ -20,6 +20,8 @@ import type { HeaderInit, TransportSubscription, WireMessage } from './wire-mess
 export class NatsTransport {
   private readonly mux: RequestMux;
   private reconnecting = false;
+  /** Times the connection was restored after a loss. */
+  reconnects = 0;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -170,6 +172,7 @@ export class NatsTransport {
           break;
         case Events.Reconnect:
           this.reconnecting = false;
+          this.reconnects++;
           this.logger.info({ server: status.data }, 'reconnected to NATS; subscriptions restored');
           break;
         case Events.LDM:

@@ -1,0 +1,301 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { HandlerDefinition } from '../discovery/handler-definition';
+import type { ServiceError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { OutgoingMessage } from '../common/middleware';
+import type { ConsumerState } from '../jetstream/jetstream-context';
+import type { Binding } from './handler-binding';
+import { type HistogramSeries, type Labels, SeriesHistogram } from './histogram';
+import { errorTypeOf } from './tracing';
+
+/** The content type of `/metrics`: Prometheus's text format. */
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** How long a scrape waits for the server's consumer counts before leaving them out. */
+const CONSUMER_STATE_TIMEOUT_MS = 2_000;
+
+const HANDLER_LABELS = ['service', 'handler'] as const;
+const MESSAGING_LABELS = [
+  'messaging_system',
+  'messaging_destination_name',
+  'messaging_operation_name',
+  'messaging_consumer_group_name',
+  'service',
+  'handler',
+] as const;
+
+/** What the app's metrics read when scraped. */
+export interface MetricSources {
+  readonly bindings: readonly Binding[];
+  readonly connection: { readonly state: string; readonly reconnects: number };
+  /** The server's counts for a durable consumer. */
+  consumerState(stream: string, consumer: string): Promise<ConsumerState>;
+}
+
+/**
+ * An app's Prometheus metrics, in a registry of its own (two apps in one process do not mix):
+ * the OpenTelemetry messaging conventions' instruments under their Prometheus names, Brigade's
+ * own gauges and counters, and Node's process metrics. On the message path only the durations
+ * and sent counts are recorded; everything else is read from the app's counters when scraped.
+ */
+export class AppMetrics {
+  readonly registry = new Registry();
+  private readonly process: SeriesHistogram;
+  private readonly operation: SeriesHistogram;
+  private readonly sent: Counter;
+  private sources: MetricSources | undefined;
+
+  constructor(
+    private readonly appName: string,
+    private readonly logger: Logger,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.process = new SeriesHistogram(
+      'messaging_process_duration_seconds',
+      'Time a handler took to process a message, decoding and middleware included.',
+      this.registry,
+    );
+    this.operation = new SeriesHistogram(
+      'messaging_client_operation_duration_seconds',
+      'Time a publish (until written, or stored for a durable one) or a request (until answered) took.',
+      this.registry,
+    );
+    this.sent = new Counter({
+      name: 'messaging_client_sent_messages_total',
+      help: 'Messages the app published or sent as requests.',
+      labelNames: [
+        'messaging_system',
+        'messaging_destination_name',
+        'messaging_operation_name',
+        'service',
+        'error_type',
+      ],
+      registers,
+    });
+    const perHandler = (
+      name: string,
+      help: string,
+      read: (binding: Binding) => number,
+      Type: typeof Counter | typeof Gauge = Gauge,
+      labelNames: readonly string[] = HANDLER_LABELS,
+      labelsOf: (binding: Binding) => Labels = handlerLabels,
+    ): void => {
+      const collectInto = (metric: Counter | Gauge): void => {
+        metric.reset();
+        for (const binding of this.sources?.bindings ?? []) {
+          const value = read(binding);
+          if (metric instanceof Gauge) metric.set(labelsOf(binding), value);
+          else metric.inc(labelsOf(binding), value);
+        }
+      };
+      new Type({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          collectInto(this);
+        },
+      });
+    };
+    perHandler(
+      'messaging_client_consumed_messages_total',
+      'Messages delivered to a handler, those turned away included.',
+      (b) => b.invoker.stats.numRequests,
+      Counter,
+      MESSAGING_LABELS,
+      (b) => messagingLabels(b.invoker.definition, b.invoker.serviceName),
+    );
+    perHandler(
+      'brigade_handler_in_flight',
+      'Messages a handler is running.',
+      (b) => b.load().running,
+    );
+    perHandler(
+      'brigade_handler_waiting',
+      'Messages waiting for a free slot of a handler (or behind their key).',
+      (b) => b.load().waiting,
+    );
+    perHandler(
+      'brigade_events_dropped_total',
+      'Core events dropped unhandled: too many waiting, unreadable headers, or the app stopped.',
+      (b) => b.invoker.stats.dropped,
+      Counter,
+    );
+    perHandler(
+      'brigade_dead_lettered_total',
+      'Durable messages copied to the dead-letter stream.',
+      (b) => b.invoker.stats.deadLettered,
+      Counter,
+    );
+    this.consumerGauges(registers);
+    const sources = (): MetricSources | undefined => this.sources;
+    new Gauge({
+      name: 'brigade_nats_connection_state',
+      help: 'The NATS connection: 1 for the state it is in, 0 for the others.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const state = sources()?.connection.state;
+        for (const s of ['connected', 'reconnecting', 'closed'])
+          this.set({ state: s }, s === state ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'brigade_nats_reconnects_total',
+      help: 'Times the NATS connection was restored after a loss.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources()?.connection.reconnects ?? 0);
+      },
+    });
+  }
+
+  /** Starts reading the app's state at scrape time. */
+  attach(sources: MetricSources): void {
+    this.sources = sources;
+  }
+
+  /** What a handler's invoker records into. */
+  handler(definition: HandlerDefinition, service: string): HandlerMetrics {
+    return new HandlerMetrics(this.process, messagingLabels(definition, service));
+  }
+
+  /** Records a send the Bus made: its duration from `startedAt` (ms) and its outcome. */
+  recordSend(message: OutgoingMessage, startedAt: number, error?: unknown): void {
+    const labels = {
+      messaging_system: 'nats',
+      messaging_destination_name: message.subject,
+      messaging_operation_name: operationOf(message),
+      service: this.appName,
+      error_type: error === undefined ? '' : errorTypeOf(error),
+    };
+    this.sent.inc(labels);
+    this.operation.series(labels).observe((performance.now() - startedAt) / 1000);
+  }
+
+  /** The metrics in Prometheus's text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private consumerGauges(registers: Registry[]): void {
+    const names = {
+      pending: [
+        'brigade_consumer_pending',
+        'Messages of the stream a durable consumer has not been sent yet (its lag).',
+      ],
+      ackPending: [
+        'brigade_consumer_ack_pending',
+        'Messages sent to a durable consumer and not yet acknowledged.',
+      ],
+      redelivered: [
+        'brigade_consumer_redelivered',
+        'Messages sent to a durable consumer more than once and not yet acknowledged.',
+      ],
+    } as const;
+    let reading: Promise<Map<string, ConsumerState>> | undefined;
+    // The three gauges read the server once per scrape between them.
+    const read = (): Promise<Map<string, ConsumerState>> =>
+      (reading ??= this.readConsumers().finally(() => setImmediate(() => (reading = undefined))));
+    for (const [field, [name, help]] of Object.entries(names) as [
+      keyof ConsumerState,
+      readonly [string, string],
+    ][]) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['stream', 'consumer'],
+        registers,
+        async collect() {
+          this.reset();
+          for (const [key, state] of await read()) {
+            const [stream, consumer] = JSON.parse(key) as [string, string];
+            this.set({ stream, consumer }, state[field]);
+          }
+        },
+      });
+    }
+  }
+
+  private async readConsumers(): Promise<Map<string, ConsumerState>> {
+    const states = new Map<string, ConsumerState>();
+    const sources = this.sources;
+    if (!sources) return states;
+    const durables = sources.bindings.flatMap((b) => b.invoker.definition.durable ?? []);
+    await Promise.all(
+      durables.map(async ({ stream, consumer }) => {
+        try {
+          const state = await withTimeout(
+            sources.consumerState(stream, consumer),
+            CONSUMER_STATE_TIMEOUT_MS,
+          );
+          states.set(JSON.stringify([stream, consumer]), state);
+        } catch (err) {
+          this.logger.debug({ err, stream, consumer }, 'consumer state unavailable for /metrics');
+        }
+      }),
+    );
+    return states;
+  }
+}
+
+/** The process-duration series of one handler: one for successes, one per error type. */
+export class HandlerMetrics {
+  private readonly succeeded: HistogramSeries;
+  private readonly failed = new Map<string, HistogramSeries>();
+
+  constructor(
+    private readonly histogram: SeriesHistogram,
+    private readonly labels: Labels,
+  ) {
+    this.succeeded = histogram.series({ ...labels, error_type: '' });
+  }
+
+  observe(startedAt: number, failure: ServiceError | undefined): void {
+    const seconds = (performance.now() - startedAt) / 1000;
+    if (failure === undefined) {
+      this.succeeded.observe(seconds);
+      return;
+    }
+    const type = errorTypeOf(failure);
+    let series = this.failed.get(type);
+    if (!series) {
+      series = this.histogram.series({ ...this.labels, error_type: type });
+      this.failed.set(type, series);
+    }
+    series.observe(seconds);
+  }
+}
+
+function handlerLabels(binding: Binding): Labels {
+  return { service: binding.invoker.serviceName, handler: binding.invoker.definition.name };
+}
+
+function messagingLabels(definition: HandlerDefinition, service: string): Labels {
+  return {
+    messaging_system: 'nats',
+    // The subscription subject, wildcards and all: one series per handler, not per subject.
+    messaging_destination_name: definition.subject,
+    messaging_operation_name: 'process',
+    messaging_consumer_group_name: definition.durable?.consumer ?? definition.queue ?? '',
+    service,
+    handler: definition.name,
+  };
+}
+
+function operationOf(message: OutgoingMessage): string {
+  return message.operation === 'request' || message.operation === 'request-many'
+    ? 'request'
+    : 'publish';
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
