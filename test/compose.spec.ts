@@ -3,11 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { TOPOLOGY } from '../scripts/topology';
+import { composeProblems } from './support/compose-schema';
 
 const ROOT = join(__dirname, '..');
 
 interface ComposeService {
   image?: string;
+  profiles?: string[];
   build?: { context: string; dockerfile: string; target: string };
   command?: string[];
   environment?: Record<string, string>;
@@ -37,6 +39,11 @@ function dockerfileCommands(): Map<string, string[]> {
 }
 
 describe('docker-compose.yml', () => {
+  it('is valid by the Compose Specification, as is the cluster variant', () => {
+    for (const file of ['docker-compose.yml', 'docker-compose.cluster.yml'])
+      expect(composeProblems(readFileSync(join(ROOT, file), 'utf8')), file).to.deep.equal([]);
+  });
+
   it('runs nats with JetStream, a volume and a health check', () => {
     const nats = compose.services['nats'];
     expect(nats?.image).to.match(/^nats:/);
@@ -53,11 +60,31 @@ describe('docker-compose.yml', () => {
       ...TOPOLOGY.map((s) => s.name),
     ]);
     for (const [name, entry] of Object.entries(compose.services)) {
-      if (name === 'nats') continue;
+      if (name === 'nats' || entry.profiles !== undefined) continue;
       expect(entry.build?.target, name).to.equal(name);
       expect(entry.command, name).to.deep.equal(['node', `apps/${name}/dist/main.js`]);
       expect(dockerfileCommands().get(name), name).to.deep.equal(entry.command);
     }
+  });
+
+  it('adds Prometheus, scraping every service on its ops port, and Jaeger under the profile observability', () => {
+    const tools = Object.entries(compose.services).filter(([, e]) => e.profiles !== undefined);
+    expect(tools.map(([name]) => name).sort()).to.deep.equal(['jaeger', 'prometheus']);
+    for (const [name, entry] of tools) {
+      expect(entry.profiles, name).to.deep.equal(['observability']);
+      expect(entry.image, `${name}: a pinned image`).to.match(/:v?\d+\.\d+\.\d+$/);
+    }
+    const mount = compose.services['prometheus']?.volumes?.[0]?.split(':') ?? [];
+    expect(mount[1]).to.equal('/etc/prometheus/prometheus.yml');
+    const config = parse(readFileSync(join(ROOT, mount[0] as string), 'utf8')) as {
+      scrape_configs: { dns_sd_configs: { names: string[]; port: number }[] }[];
+    };
+    const discovery = config.scrape_configs[0]?.dns_sd_configs[0];
+    expect(discovery?.names).to.have.members(TOPOLOGY.map((s) => s.name));
+    for (const service of TOPOLOGY)
+      expect(compose.services[service.name]?.environment?.['BRIGADE_OPS_PORT']).to.equal(
+        String(discovery?.port),
+      );
   });
 
   for (const service of TOPOLOGY) {
@@ -82,6 +109,12 @@ describe('docker-compose.yml', () => {
       it('reaches NATS by its service name and waits for it to be healthy', () => {
         expect(entry.environment?.['NATS_URL']).to.equal('nats://nats:4222');
         expect(entry.depends_on).to.deep.equal({ nats: { condition: 'service_healthy' } });
+      });
+
+      it('exports its spans where OTEL_EXPORTER_OTLP_ENDPOINT says, when it says', () => {
+        expect(entry.environment?.['OTEL_EXPORTER_OTLP_ENDPOINT']).to.equal(
+          '${OTEL_EXPORTER_OTLP_ENDPOINT:-}',
+        );
       });
 
       it('is healthy when its readiness probe says so, on its ops port', () => {

@@ -1,6 +1,6 @@
 /**
  * The service side of a benchmark, in its own process:
- *   node bench/dist/handler.js <brigade|brigade-zod|raw> <nats-url> <expected-events>
+ *   node bench/dist/handler.js <brigade|brigade-zod|brigade-traced|brigade-metrics|raw> <nats-url> <expected-events>
  * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
  * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done
  * with its CPU time per event, from the first to the last. Events on bench.warmup are parsed
@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import { AckPolicy, connect, JSONCodec, type NatsConnection } from 'nats';
 import { z } from 'zod';
 import { Brigade, Bus, Endpoint, Service, Subscribe, type EndpointOptions } from '@brigade/core';
+import { registerTracing } from './tracing';
 import { STREAM, SUBJECTS, type HandlerReport } from './workload';
 
 const [impl = 'brigade', url = 'nats://127.0.0.1:4222', expectedText = '0'] = process.argv.slice(2);
@@ -99,13 +100,16 @@ async function raw(): Promise<void> {
 
 async function main(): Promise<void> {
   if (impl === 'raw') await raw();
-  else
+  else {
+    if (impl === 'brigade-traced') registerTracing();
     await Brigade.start({
       services: [BenchService],
       nats: { servers: url },
       logger: { level: 'warn' },
       streams: [{ name: STREAM, subjects: ['benchdurable.>'] }],
+      metrics: impl === 'brigade-metrics',
     });
+  }
   process.stdout.write('ready\n');
 }
 

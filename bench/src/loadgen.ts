@@ -6,7 +6,9 @@
 import 'reflect-metadata';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { BrigadeClient } from '@brigade/core';
+import { registerTracing } from './tracing';
 import {
+  isBrigade,
   payload,
   percentile,
   SUBJECTS,
@@ -40,7 +42,8 @@ interface Requester {
 }
 
 async function requester(): Promise<Requester> {
-  if (impl === 'brigade' || impl === 'brigade-zod') {
+  if (isBrigade(impl)) {
+    if (impl === 'brigade-traced') registerTracing();
     const client = await BrigadeClient.connect({
       nats: { servers: url },
       logger: { level: 'warn' },

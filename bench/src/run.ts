@@ -13,7 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NatsServer } from '@brigade/testing';
-import type { Implementation, Measurement, Scenario } from './workload';
+import { isBrigade, type Implementation, type Measurement, type Scenario } from './workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,11 +62,41 @@ const CASES: readonly Case[] = [
     impls: ['brigade', 'brigade-zod'],
   },
   {
+    // What tracing costs with an SDK registered in both processes (a CLIENT and a SERVER span per
+    // request), against Brigade without one, which makes no span at all.
+    name: 'request-reply, 64 in flight, traced (OpenTelemetry SDK, spans dropped)',
+    scenario: 'request',
+    ops: QUICK ? 30_000 : 150_000,
+    inFlight: 64,
+    impls: ['brigade', 'brigade-traced'],
+  },
+  {
+    name: 'request-reply, 64 in flight, metrics on',
+    scenario: 'request',
+    ops: QUICK ? 30_000 : 150_000,
+    inFlight: 64,
+    impls: ['brigade', 'brigade-metrics'],
+  },
+  {
     name: 'events to a queue group',
     scenario: 'event',
     ops: QUICK ? 300_000 : 500_000,
     inFlight: 1,
     impls: ['brigade', 'raw'],
+  },
+  {
+    name: 'events to a queue group, traced (OpenTelemetry SDK, spans dropped)',
+    scenario: 'event',
+    ops: QUICK ? 100_000 : 300_000,
+    inFlight: 1,
+    impls: ['brigade', 'brigade-traced'],
+  },
+  {
+    name: 'events to a queue group, metrics on',
+    scenario: 'event',
+    ops: QUICK ? 300_000 : 500_000,
+    inFlight: 1,
+    impls: ['brigade', 'brigade-metrics'],
   },
   {
     name: 'durable events, acked',
@@ -121,7 +151,7 @@ async function withHandler<T>(
 ): Promise<T> {
   const server = await NatsServer.start({ jetstream: true });
   const handler = node('handler.js', [
-    impl.startsWith('brigade') ? impl : 'raw',
+    isBrigade(impl) ? impl : 'raw',
     server.url,
     String(expected),
   ]);
@@ -211,11 +241,12 @@ async function main(): Promise<void> {
           ? `  p50 ${median(ms.map((m) => m.p50 ?? 0)).toFixed(0)} µs  p99 ${median(ms.map((m) => m.p99 ?? 0)).toFixed(0)} µs`
           : `  handler CPU ${(median(ms.map((m) => m.handlerCpuNs ?? 0)) / 1_000).toFixed(2)} µs/msg`;
       let ratioText = '';
-      if (impl === 'brigade-zod') {
+      if (impl !== 'brigade' && isBrigade(impl)) {
+        // A feature's cost: the variant against plain Brigade, per message.
         const { ratio, low, high } = pairedRatio(ms, runs('brigade'));
         const plain = median(runs('brigade').map((m) => m.perSecond));
         const costUs = (1 / rate - 1 / plain) * 1e6;
-        ratioText = `  with/without schemas = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)}), about ${costUs.toFixed(1)} µs more per request`;
+        ratioText = `  with/without = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)}), about ${costUs.toFixed(2)} µs more per ${c.scenario === 'request' ? 'request' : 'message'}`;
       } else if (impl !== 'brigade') {
         const { ratio, low, high } = pairedRatio(runs('brigade'), ms);
         ratioText = `  Brigade/${impl} = ${ratio.toFixed(2)}x (${low.toFixed(2)} to ${high.toFixed(2)})`;

@@ -23,8 +23,19 @@ export function payload(n: number): Record<string, unknown> {
   };
 }
 
-/** `brigade-zod`: Brigade with zod request and response schemas on the echo endpoint. */
-export type Implementation = 'brigade' | 'brigade-zod' | 'raw' | 'raw-noasynctraces';
+/**
+ * Brigade variants, each measured against plain `brigade` for what its feature costs:
+ * `brigade-zod`, zod request and response schemas on the echo endpoint; `brigade-traced`, the
+ * OpenTelemetry SDK registered in both processes (spans made, batched, then dropped);
+ * `brigade-metrics`, the handler's Prometheus metrics on.
+ */
+export type Implementation =
+  'brigade' | 'brigade-zod' | 'brigade-traced' | 'brigade-metrics' | 'raw' | 'raw-noasynctraces';
+
+/** True for Brigade and its variants. */
+export function isBrigade(impl: Implementation): boolean {
+  return impl.startsWith('brigade');
+}
 export type Scenario = 'request' | 'event' | 'durable' | 'idle';
 
 /** What the handler sends on bench.done once it counted every event. */

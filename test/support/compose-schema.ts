@@ -25,7 +25,14 @@ ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/);
 ajv.addFormat('expose', /^[0-9]+(-[0-9]+)?(\/(tcp|udp))?$/);
 ajv.addFormat('ports', /^([0-9.:[\]a-f]*:)?[0-9]+(-[0-9]+)?(:[0-9]+(-[0-9]+)?)?(\/(tcp|udp))?$/);
 ajv.addFormat('subnet_ip_address', /^[0-9a-f.:]+\/[0-9]+$/i);
-const validate = ajv.compile(forAjv(published) as object);
+/**
+ * The package's schema predates the project `name` at the top level, which the Compose
+ * Specification has since defined (a string of lower-case letters, digits, dashes and
+ * underscores, starting with a letter or digit); everything else is the schema as published.
+ */
+const schema = forAjv(published) as { properties: Record<string, unknown> };
+schema.properties['name'] = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
+const validate = ajv.compile(schema);
 
 /** What the Compose Specification finds wrong with a compose file's text; empty when valid. */
 export function composeProblems(text: string): string[] {

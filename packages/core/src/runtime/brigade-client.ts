@@ -49,6 +49,8 @@ export class BrigadeClient {
     const logger = createLogger(options.logger, 'brigade-client', 'warn');
     const issue = middlewareProblem(options.outgoing);
     if (issue) throw new InvalidOptionError(`outgoing: ${issue}`);
+    if (options.tracing !== undefined && typeof options.tracing !== 'boolean')
+      throw new InvalidOptionError(`tracing is true or false, got ${String(options.tracing)}`);
     const deadLetters = defineDeadLetters(options.deadLetter);
     const transport = await NatsTransport.connect(options.nats ?? {}, 'brigade-client', logger);
     const jetstream = lazyJetStream(transport);

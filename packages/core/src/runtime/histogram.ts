@@ -43,7 +43,7 @@ export class HistogramSeries {
 export class SeriesHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly all = new Map<string, HistogramSeries>();
+  private readonly byLabels = new Map<string, HistogramSeries>();
 
   constructor(
     readonly name: string,
@@ -57,12 +57,17 @@ export class SeriesHistogram {
   /** The series of `labels`, made on first use; keep it rather than asking again per message. */
   series(labels: Labels): HistogramSeries {
     const key = JSON.stringify(labels);
-    let series = this.all.get(key);
+    let series = this.byLabels.get(key);
     if (!series) {
       series = new HistogramSeries(labels, this.bounds);
-      this.all.set(key, series);
+      this.byLabels.set(key, series);
     }
     return series;
+  }
+
+  /** Every series made so far. */
+  all(): IterableIterator<HistogramSeries> {
+    return this.byLabels.values();
   }
 
   /** What prom-client's registry asks each metric for. */
@@ -74,7 +79,7 @@ export class SeriesHistogram {
     values: { labels: Record<string, string | number>; value: number; metricName: string }[];
   }> {
     const values = [];
-    for (const series of this.all.values()) {
+    for (const series of this.all()) {
       let cumulative = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += series.counts[i] as number;

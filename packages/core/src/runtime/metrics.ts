@@ -35,14 +35,16 @@ export interface MetricSources {
 /**
  * An app's Prometheus metrics, in a registry of its own (two apps in one process do not mix):
  * the OpenTelemetry messaging conventions' instruments under their Prometheus names, Brigade's
- * own gauges and counters, and Node's process metrics. On the message path only the durations
- * and sent counts are recorded; everything else is read from the app's counters when scraped.
+ * own gauges and counters, and Node's process metrics. On the message path only durations are
+ * observed; counts are read from those series, and everything else from the app's counters,
+ * when scraped.
  */
 export class AppMetrics {
   readonly registry = new Registry();
   private readonly process: SeriesHistogram;
   private readonly operation: SeriesHistogram;
-  private readonly sent: Counter;
+  /** The operation series by operation, subject and error type, as sends look them up. */
+  private readonly sendSeries = new Map<string, HistogramSeries>();
   private sources: MetricSources | undefined;
 
   constructor(
@@ -61,7 +63,9 @@ export class AppMetrics {
       'Time a publish (until written, or stored for a durable one) or a request (until answered) took.',
       this.registry,
     );
-    this.sent = new Counter({
+    // A send's count is its duration series' count: read from it when scraped, not kept twice.
+    const operation = this.operation;
+    new Counter({
       name: 'messaging_client_sent_messages_total',
       help: 'Messages the app published or sent as requests.',
       labelNames: [
@@ -72,6 +76,10 @@ export class AppMetrics {
         'error_type',
       ],
       registers,
+      collect() {
+        this.reset();
+        for (const series of operation.all()) this.inc(series.labels, series.count);
+      },
     });
     const perHandler = (
       name: string,
@@ -165,15 +173,21 @@ export class AppMetrics {
 
   /** Records a send the Bus made: its duration from `startedAt` (ms) and its outcome. */
   recordSend(message: OutgoingMessage, startedAt: number, error?: unknown): void {
-    const labels = {
-      messaging_system: 'nats',
-      messaging_destination_name: message.subject,
-      messaging_operation_name: operationOf(message),
-      service: this.appName,
-      error_type: error === undefined ? '' : errorTypeOf(error),
-    };
-    this.sent.inc(labels);
-    this.operation.series(labels).observe((performance.now() - startedAt) / 1000);
+    const operation = operationOf(message);
+    const errorType = error === undefined ? '' : errorTypeOf(error);
+    const key = `${operation} ${message.subject} ${errorType}`;
+    let series = this.sendSeries.get(key);
+    if (!series) {
+      series = this.operation.series({
+        messaging_system: 'nats',
+        messaging_destination_name: message.subject,
+        messaging_operation_name: operation,
+        service: this.appName,
+        error_type: errorType,
+      });
+      this.sendSeries.set(key, series);
+    }
+    series.observe((performance.now() - startedAt) / 1000);
   }
 
   /** The metrics in Prometheus's text format. */

