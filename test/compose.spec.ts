@@ -17,7 +17,7 @@ interface ComposeService {
   deploy?: { replicas?: number };
   ports?: string[];
   volumes?: string[];
-  healthcheck?: { test: string[] };
+  healthcheck?: { test: string | string[] };
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
@@ -51,7 +51,7 @@ describe('docker-compose.yml', () => {
     const [volume, mount] = (nats?.volumes?.[0] ?? '').split(':');
     expect(mount).to.equal(nats?.command?.[(nats.command.indexOf('--store_dir') ?? -2) + 1]);
     expect(compose.volumes).to.have.property(volume as string);
-    expect(nats?.healthcheck?.test.join(' ')).to.include('/healthz');
+    expect([nats?.healthcheck?.test].flat().join(' ')).to.include('/healthz');
   });
 
   it('has every service of the local topology, and builds every other one from this repository', () => {
@@ -120,7 +120,7 @@ describe('docker-compose.yml', () => {
       it('is healthy when its readiness probe says so, on its ops port', () => {
         const port = entry.environment?.['BRIGADE_OPS_PORT'];
         expect(port).to.match(/^\d+$/);
-        expect(entry.healthcheck?.test.join(' ')).to.include(
+        expect([entry.healthcheck?.test].flat().join(' ')).to.include(
           `http://127.0.0.1:${port as string}/readyz`,
         );
       });
@@ -133,7 +133,10 @@ describe('docker-compose.yml', () => {
         it('publishes its HTTP port', () => {
           const port = entry.environment?.['PORT'];
           expect(port).to.match(/^\d+$/);
-          expect(entry.ports).to.deep.equal([`${port as string}:${port as string}`]);
+          // On the same host port, unless RECEPTION_HOST_PORT says another.
+          expect(entry.ports).to.deep.equal([
+            `\${RECEPTION_HOST_PORT:-${port as string}}:${port as string}`,
+          ]);
         });
       }
     });

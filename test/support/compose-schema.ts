@@ -34,9 +34,23 @@ const schema = forAjv(published) as { properties: Record<string, unknown> };
 schema.properties['name'] = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
 const validate = ajv.compile(schema);
 
+/**
+ * The document as Compose validates it: after interpolation, `${NAME:-default}` and `${NAME}`
+ * replaced by the variable's value (here the default, or nothing: no variable is set).
+ */
+function interpolated(node: unknown): unknown {
+  if (typeof node === 'string')
+    return node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g, (_, _name, fallback) =>
+      typeof fallback === 'string' ? fallback : '',
+    );
+  if (Array.isArray(node)) return node.map(interpolated);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolated(v)]));
+}
+
 /** What the Compose Specification finds wrong with a compose file's text; empty when valid. */
 export function composeProblems(text: string): string[] {
-  const document = parse(text, { merge: true }) as unknown;
+  const document = interpolated(parse(text, { merge: true }) as unknown);
   if (validate(document)) return [];
   return (validate.errors ?? []).map(
     (e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,

@@ -81,6 +81,15 @@ describe('brigade new @integration', function () {
       'FROM runtime AS loyalty-points\nCMD ["node", "apps/loyalty-points/dist/main.js"]',
     );
 
+    // It names core's peers itself, at core's ranges: a production prune keeps them then.
+    const manifest = JSON.parse(readFileSync(join(copy, app('package.json')), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const core = JSON.parse(
+      readFileSync(join(copy, 'packages', 'core', 'package.json'), 'utf8'),
+    ) as { peerDependencies: Record<string, string> };
+    expect(manifest.dependencies).to.include(core.peerDependencies);
+
     // The workspace's lint takes what it wrote as it is.
     const lint = spawnSync(
       process.execPath,

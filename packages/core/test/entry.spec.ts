@@ -41,13 +41,12 @@ describe('Brigade.run entry helper @integration', () => {
   });
 
   it('exits 1 with the reason when the start fails', async () => {
-    const server = await NatsServer.start();
-    const url = server.url;
-    await server.stop();
-    const proc = startChildService('entry.fixture.ts', url);
+    // Refused credentials: no retry helps (an unreachable server is waited for, see connect-retry).
+    const server = cleanup.add(await NatsServer.start({ token: 'secret' }), (s) => s.stop());
+    const proc = startChildService('entry.fixture.ts', server.url);
     cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
     expect(await proc.exited).to.equal(1);
-    expect(proc.output()).to.include('failed to start').and.include('connection refused');
+    expect(proc.output()).to.include('failed to start').and.include('authorization violation');
   });
 
   it('names BRIGADE_LOG_LEVEL and the levels there are when it holds no level', async () => {

@@ -105,7 +105,7 @@ export function withComposeService(compose: string, name: string, block: string)
 
 /** Its compose entry; with the workspace's readiness health check when the file defines one. */
 function composeEntry(name: string, compose: string): string {
-  const probed = /^x-ready: &ready$/m.test(compose);
+  const probed = /^x-ready: &ready\b/m.test(compose);
   return `  ${name}:
     build: { context: ., dockerfile: Dockerfile, target: ${name} }
     command: ['node', 'apps/${name}/dist/main.js']

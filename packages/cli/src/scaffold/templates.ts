@@ -18,6 +18,15 @@ export const TOOL_VERSIONS = {
   '@types/node': '^20.19.0',
 } as const;
 
+/**
+ * Core's peer dependencies, named by a workspace app itself: `npm prune --omit=dev` (a Docker
+ * build's) keeps a workspace package's peers only when something in production asks for them.
+ */
+export const PEER_VERSIONS = {
+  'reflect-metadata': '^0.2.2',
+  tsyringe: '^4.10.0',
+} as const;
+
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
@@ -115,7 +124,7 @@ export function workspaceAppFiles(name: string, version: string): Record<string,
         start: 'node dist/main.js',
         test: "mocha --no-config --require ts-node/register/transpile-only --extension ts --timeout 20000 'test/**/*.spec.ts'",
       },
-      dependencies: { '@brigade/core': `^${version}` },
+      dependencies: { '@brigade/core': `^${version}`, ...PEER_VERSIONS },
       devDependencies: { '@brigade/testing': `^${version}` },
     }),
     'tsconfig.json': json({
@@ -208,7 +217,7 @@ services:
     volumes:
       - nats-data:/data
     healthcheck:
-      test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz?js-enabled-only=true']
+      test: "wget -q -O /dev/null 'http://127.0.0.1:8222/healthz?js-enabled-only=true'"
       interval: 2s
       timeout: 2s
       retries: 15

@@ -4,6 +4,9 @@ import { InvalidOptionError } from '../common/errors';
 import { createLogger } from '../common/logger';
 import type { OpsOptions } from './ops-server';
 
+/** How long `Brigade.run` keeps trying to reach NATS at start, unless `nats.connectRetryMs` says. */
+const DEFAULT_CONNECT_RETRY_MS = 30_000;
+
 /** Work of a process beside its services, such as an HTTP server. */
 export interface RunHooks {
   /** Runs once the app started; a failure stops the app and exits 1. */
@@ -42,7 +45,15 @@ export async function runApp(
   process.on('SIGTERM', onSignal);
   try {
     // Ready once the hooks' own work (an HTTP server, say) is up too, not before.
-    app = await BrigadeApp.start({ ...options, ops: options.ops ?? opsFromEnvironment() }, true);
+    app = await BrigadeApp.start(
+      {
+        ...options,
+        // Started by an orchestrator, perhaps before its server: wait for it, boundedly.
+        nats: { connectRetryMs: DEFAULT_CONNECT_RETRY_MS, ...options.nats },
+        ops: options.ops ?? opsFromEnvironment(),
+      },
+      true,
+    );
     await startHook(app, hooks);
     app.markReady();
   } catch (err) {

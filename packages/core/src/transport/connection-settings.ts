@@ -19,6 +19,14 @@ export interface ConnectionSettings {
   reconnectTimeWaitMs?: number;
   /** How long the first connection may take, in ms. Default: 5,000. */
   connectTimeoutMs?: number;
+  /**
+   * How long to keep trying the first connection while the server cannot be reached yet
+   * (refused, its name not resolving, timed out), in ms; each failed try is logged. Credentials
+   * or TLS refused fail at once. Default: 0 (fail at once) for `Brigade.start` and
+   * `BrigadeClient`, 30,000 under `Brigade.run`, whose process an orchestrator may start before
+   * its server.
+   */
+  connectRetryMs?: number;
   /** Client ping interval, in ms. Default: 120,000 (the `nats` default). */
   pingIntervalMs?: number;
 }

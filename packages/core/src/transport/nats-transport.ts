@@ -6,8 +6,9 @@ import {
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
+  type NatsError,
 } from 'nats';
-import { ConnectionError, NotRunningError } from '../common/errors';
+import { ConnectionError, InvalidOptionError, NotRunningError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ConnectionSettings } from './connection-settings';
 import { isNoResponders, toMsgHdrs } from './header-codec';
@@ -44,17 +45,35 @@ export class NatsTransport {
   ): Promise<NatsTransport> {
     const settings = withCredentialsOf(withEnvironment(explicit));
     const servers = settings.servers as string[];
-    let nc: NatsConnection;
-    try {
-      nc = await connect(toConnectionOptions(settings, servers, defaultName));
-    } catch (cause) {
-      const reason = await describeConnectFailure(cause, settings);
-      throw new ConnectionError(`cannot connect to NATS at ${servers.join(', ')}: ${reason}`, {
-        cause,
-      });
+    const patience = settings.connectRetryMs ?? 0;
+    if (!Number.isFinite(patience) || patience < 0)
+      throw new InvalidOptionError(
+        `nats.connectRetryMs must be a number of milliseconds of at least 0, got ${String(patience)}`,
+      );
+    const giveUpAt = Date.now() + patience;
+    for (let attempt = 1, pause = FIRST_RETRY_PAUSE_MS; ; attempt++) {
+      try {
+        const nc = await connect(toConnectionOptions(settings, servers, defaultName));
+        logger.info({ server: nc.getServer(), attempt }, 'connected to NATS');
+        return new NatsTransport(nc, logger);
+      } catch (cause) {
+        const reason = await describeConnectFailure(cause, settings);
+        const where = `NATS at ${servers.join(', ')}`;
+        const remaining = giveUpAt - Date.now();
+        if (!isNotReachableYet(cause, reason) || remaining <= 0) {
+          const tried = attempt > 1 ? ` (after ${attempt} tries in ${patience} ms)` : '';
+          throw new ConnectionError(`cannot connect to ${where}: ${reason}${tried}`, { cause });
+        }
+        // The last try comes at the end of the patience, not a pause past it.
+        const wait = Math.min(pause, remaining);
+        logger.warn(
+          { attempt, retryInMs: wait, reason },
+          `${where} not reachable yet; trying again (for up to ${patience} ms in all)`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        pause = Math.min(pause * 2, MAX_RETRY_PAUSE_MS);
+      }
     }
-    logger.info({ server: nc.getServer() }, 'connected to NATS');
-    return new NatsTransport(nc, logger);
   }
 
   subscribe(
@@ -186,6 +205,22 @@ export class NatsTransport {
       }
     }
   }
+}
+
+const FIRST_RETRY_PAUSE_MS = 250;
+const MAX_RETRY_PAUSE_MS = 2_000;
+
+/**
+ * A first connection that may succeed if tried again: nothing listens yet, the server's name
+ * does not resolve yet (a container starting), or the connect timed out. Not refused
+ * credentials, nor a TLS failure (`reason` says TLS when that is what a time-out was).
+ */
+function isNotReachableYet(cause: unknown, reason: string): boolean {
+  if (reason.startsWith('TLS failed')) return false;
+  const { code, message } = cause as Partial<NatsError>;
+  if (code === 'CONNECTION_REFUSED' || code === 'CONNECTION_TIMEOUT' || code === 'TIMEOUT')
+    return true;
+  return /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH/.test(message ?? '');
 }
 
 function toConnectionOptions(
