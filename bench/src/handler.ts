@@ -1,6 +1,6 @@
 /**
  * The service side of a benchmark, in its own process:
- *   node bench/dist/handler.js <brigade|brigade-zod|brigade-traced|brigade-metrics|raw> <nats-url> <expected-events>
+ *   node bench/dist/handler.js <brigade|brigade-<variant>|raw> <nats-url> <expected-events>
  * Echoes requests on bench.echo and counts events on bench.event and benchdurable.event, in a
  * queue group, parsing every JSON body. When `expected` events arrived it publishes bench.done
  * with its CPU time per event, from the first to the last. Events on bench.warmup are parsed
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
       logger: { level: 'warn' },
       streams: [{ name: STREAM, subjects: ['benchdurable.>'] }],
       metrics: impl === 'brigade-metrics',
+      middleware: impl === 'brigade-middleware' ? [(_invocation, next) => next()] : [],
     });
   }
   process.stdout.write('ready\n');

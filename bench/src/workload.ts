@@ -27,10 +27,17 @@ export function payload(n: number): Record<string, unknown> {
  * Brigade variants, each measured against plain `brigade` for what its feature costs:
  * `brigade-zod`, zod request and response schemas on the echo endpoint; `brigade-traced`, the
  * OpenTelemetry SDK registered in both processes (spans made, batched, then dropped);
- * `brigade-metrics`, the handler's Prometheus metrics on.
+ * `brigade-metrics`, the handler's Prometheus metrics on; `brigade-middleware`, one app
+ * middleware that only calls `next()`.
  */
 export type Implementation =
-  'brigade' | 'brigade-zod' | 'brigade-traced' | 'brigade-metrics' | 'raw' | 'raw-noasynctraces';
+  | 'brigade'
+  | 'brigade-zod'
+  | 'brigade-middleware'
+  | 'brigade-traced'
+  | 'brigade-metrics'
+  | 'raw'
+  | 'raw-noasynctraces';
 
 /** True for Brigade and its variants. */
 export function isBrigade(impl: Implementation): boolean {
