@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import {
-  BrigadeClient,
   Endpoint,
   NotFoundError,
   PermanentError,
@@ -9,7 +8,7 @@ import {
   type BrigadeApp,
 } from '@brigade/core';
 import { startApp, waitFor } from '@brigade/testing';
-import { serverPerTest } from './support/server-per-test';
+import { brigadeClient, serverPerTest } from './support/server-per-test';
 
 /** One sample of a scrape: its metric name, labels and value. */
 interface Sample {
@@ -95,14 +94,7 @@ describe('Prometheus metrics on the ops port @integration', () => {
       }),
       (a) => a.stop(),
     );
-    const client = bed.cleanup.add(
-      await BrigadeClient.connect({
-        nats: { servers: bed.server.url },
-        logger: { level: 'silent' },
-      }),
-      (c) => c.close(),
-    );
-    return { app, client };
+    return { app, client: await brigadeClient(bed) };
   }
 
   it('times every message a handler processes, by outcome, and counts what it was sent', async () => {

@@ -8,7 +8,6 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import {
   Bus,
-  BrigadeClient,
   Endpoint,
   NotFoundError,
   PermanentError,
@@ -17,7 +16,7 @@ import {
   type MessageContext,
 } from '@brigade/core';
 import { startApp, waitFor } from '@brigade/testing';
-import { serverPerTest } from './support/server-per-test';
+import { brigadeClient, serverPerTest } from './support/server-per-test';
 
 @Service({ name: 'traced' })
 class Traced {
@@ -72,14 +71,7 @@ describe('tracing with the OpenTelemetry SDK @integration', () => {
       await startApp(bed.server, { services: [Traced], streams: [TRACED_STREAM], ...options }),
       (a) => a.stop(),
     );
-    const client = bed.cleanup.add(
-      await BrigadeClient.connect({
-        nats: { servers: bed.server.url },
-        logger: { level: 'silent' },
-      }),
-      (c) => c.close(),
-    );
-    return { app, client };
+    return { app, client: await brigadeClient(bed) };
   }
 
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
@@ -243,17 +235,13 @@ describe('tracing with the OpenTelemetry SDK @integration', () => {
       return undefined;
     })();
     const incoming = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const untraced = await BrigadeClient.connect({
-      nats: { servers: bed.server.url },
-      logger: { level: 'silent' },
-      tracing: false,
-    });
+    const untraced = await brigadeClient(bed, { tracing: false });
     await untraced.bus.publish(
       'traced.placed.8',
       { id: 'o-8' },
       { headers: { traceparent: incoming } },
     );
-    await untraced.close();
+    await untraced.bus.flush();
     expect(await wire).to.equal(incoming);
     await client.bus.flush();
     expect(spans().filter((s) => s.instrumentationScope.name === '@brigade/core')).to.deep.equal(

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { BrigadeClient, type ClientOptions } from '@brigade/core';
 import { Cleanup, NatsServer, type NatsServerOptions } from '@brigade/testing';
 
 export interface TestBed {
@@ -32,4 +33,19 @@ export function serverPerTest(options: NatsServerOptions = {}): TestBed {
       return client;
     },
   };
+}
+
+/** A silent `BrigadeClient` on this test's server, closed after the test. */
+export async function brigadeClient(
+  bed: TestBed,
+  options: ClientOptions = {},
+): Promise<BrigadeClient> {
+  return bed.cleanup.add(
+    await BrigadeClient.connect({
+      nats: { servers: bed.server.url },
+      logger: { level: 'silent' },
+      ...options,
+    }),
+    (c) => c.close(),
+  );
 }
