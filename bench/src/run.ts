@@ -7,12 +7,9 @@
  * Several repetitions, alternating which side goes first; medians of the rates, and the median of
  * the per-repetition ratios Brigade/raw.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NatsServer } from '@brigade/testing';
+import { firstLine, median, node, rssMb, withHandler } from './harness';
 import { isBrigade, type Implementation, type Measurement, type Scenario } from './workload';
 
 const { values: args } = parseArgs({
@@ -26,7 +23,6 @@ const { values: args } = parseArgs({
 const QUICK = args.quick ?? false;
 const REPS = Number(args.reps ?? (QUICK ? 3 : 5));
 const MEMORY_SECONDS = Number(args['memory-seconds'] ?? (QUICK ? 0 : 60));
-const DIST = __dirname;
 
 interface Case {
   readonly name: string;
@@ -134,65 +130,6 @@ const CASES: readonly Case[] = [
   },
 ].filter((c) => !args.only || c.name.includes(args.only)) as Case[];
 
-/** BENCH_PROFILE=<dir> writes a CPU profile of every handler and load generator there. */
-const PROFILE_DIR = process.env['BENCH_PROFILE'];
-
-function node(script: string, argv: readonly string[]): ChildProcess {
-  const profile = PROFILE_DIR
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${PROFILE_DIR}`,
-        `--cpu-prof-name=${script}.${argv[0] ?? ''}.${Date.now()}.cpuprofile`,
-      ]
-    : [];
-  return spawn(process.execPath, [...profile, join(DIST, script), ...argv], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const end = out.indexOf('\n');
-      if (end >= 0) resolve(out.slice(0, end));
-    });
-    child.once('exit', (code) =>
-      reject(
-        new Error(`${String(child.spawnargs[1])} exited with ${String(code)} before answering`),
-      ),
-    );
-  });
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function withHandler<T>(
-  impl: Implementation,
-  expected: number,
-  work: (url: string, handler: ChildProcess) => Promise<T>,
-): Promise<T> {
-  const server = await NatsServer.start({ jetstream: true });
-  const handler = node('handler.js', [
-    isBrigade(impl) ? impl : 'raw',
-    server.url,
-    String(expected),
-  ]);
-  try {
-    if ((await firstLine(handler)) !== 'ready') throw new Error('the handler did not start');
-    return await work(server.url, handler);
-  } finally {
-    const exited = new Promise((resolve) => handler.once('exit', resolve));
-    handler.kill(PROFILE_DIR ? 'SIGINT' : 'SIGKILL'); // SIGINT lets a profiled handler write its profile
-    await exited;
-    await server.stop();
-  }
-}
-
 async function measure(c: Case, impl: Implementation): Promise<Measurement> {
   const expected = c.scenario === 'request' ? 0 : c.ops;
   return withHandler(impl, expected, async (url) => {
@@ -201,11 +138,6 @@ async function measure(c: Case, impl: Implementation): Promise<Measurement> {
     );
     return JSON.parse(line) as Measurement;
   });
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /**

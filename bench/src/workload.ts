@@ -11,8 +11,15 @@ export const SUBJECTS = {
 
 export const STREAM = 'BENCH';
 
-/** About 100 bytes of JSON, like a small order. */
+/** `BENCH_PAYLOAD_BYTES`: the size of the JSON the load generator sends, for the scaling study. */
+const PAYLOAD_BYTES = Number(process.env['BENCH_PAYLOAD_BYTES'] ?? 0);
+
+/**
+ * About 100 bytes of JSON, like a small order; with `BENCH_PAYLOAD_BYTES`, an object of about
+ * that many bytes (an id and a string to fill it).
+ */
 export function payload(n: number): Record<string, unknown> {
+  if (PAYLOAD_BYTES > 0) return { id: n, fill: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 26)) };
   return {
     id: n,
     customer: 'Minji',
