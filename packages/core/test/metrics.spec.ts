@@ -9,6 +9,7 @@ import {
 } from '@brigade/core';
 import { startApp, waitFor } from '@brigade/testing';
 import { brigadeClient, serverPerTest } from './support/server-per-test';
+import { captureLogs } from './support/log-capture';
 
 /** One sample of a scrape: its metric name, labels and value. */
 interface Sample {
@@ -199,6 +200,35 @@ describe('Prometheus metrics on the ops port @integration', () => {
         valueOf(samples, 'brigade_consumer_ack_pending', { consumer: 'metered_durable' }) === 0
       );
     });
+  });
+
+  it('labels at most 1,000 subjects sent to, counting later ones as _other, said once', async () => {
+    const { logger, lines } = captureLogs();
+    const app = bed.cleanup.add(
+      await startApp(bed.server, {
+        services: [Quiet],
+        ops: { port: 0, host: '127.0.0.1' },
+        logger: { instance: logger },
+      }),
+      (a) => a.stop(),
+    );
+    for (let i = 0; i < 1_005; i++) await app.bus.publish(`metered.order.${i}.paid`, {});
+    const { samples } = await scrape(app);
+    const sent = samples.filter(
+      (s) =>
+        s.name === 'messaging_client_sent_messages_total' &&
+        s.labels['messaging_operation_name'] === 'publish',
+    );
+    expect(sent).to.have.length(1_001);
+    expect(
+      valueOf(samples, 'messaging_client_sent_messages_total', {
+        messaging_destination_name: '_other',
+      }),
+    ).to.equal(5);
+    const warnings = lines.filter((l) =>
+      String(l['msg']).startsWith('metrics: more than 1000 subjects'),
+    );
+    expect(warnings).to.have.length(1);
   });
 
   it('counts reconnects, and serves no /metrics with metrics: false', async () => {

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { HandlerDefinition } from '../discovery/handler-definition';
 import type { ServiceError } from '../common/errors';
+import { clip } from '../common/clip';
 import type { Logger } from '../common/logger';
 import type { OutgoingMessage } from '../common/middleware';
 import type { ConsumerState } from '../jetstream/jetstream-context';
@@ -10,6 +11,10 @@ import { errorTypeOf } from './tracing';
 
 /** The content type of `/metrics`: Prometheus's text format. */
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** Subjects sent to that get a `messaging_destination_name` of their own; later ones are `_other`. */
+export const MAX_DESTINATIONS = 1_000;
+const OTHER_DESTINATION = '_other';
 
 /** How long a scrape waits for the server's consumer counts before leaving them out. */
 const CONSUMER_STATE_TIMEOUT_MS = 2_000;
@@ -46,6 +51,9 @@ export class AppMetrics {
   /** The operation series by operation, subject and error type, as sends look them up. */
   private readonly sendSeries = new Map<string, HistogramSeries>();
   private sources: MetricSources | undefined;
+  /** Subjects sent to that have a label of their own. */
+  private readonly destinations = new Set<string>();
+  private warnedDestinations = false;
 
   constructor(
     private readonly appName: string,
@@ -175,12 +183,13 @@ export class AppMetrics {
   recordSend(message: OutgoingMessage, startedAt: number, error?: unknown): void {
     const operation = operationOf(message);
     const errorType = error === undefined ? '' : errorTypeOf(error);
-    const key = `${operation} ${message.subject} ${errorType}`;
+    const destination = this.destinationLabel(message.subject);
+    const key = `${operation} ${destination} ${errorType}`;
     let series = this.sendSeries.get(key);
     if (!series) {
       series = this.operation.series({
         messaging_system: 'nats',
-        messaging_destination_name: message.subject,
+        messaging_destination_name: destination,
         messaging_operation_name: operation,
         service: this.appName,
         error_type: errorType,
@@ -188,6 +197,27 @@ export class AppMetrics {
       this.sendSeries.set(key, series);
     }
     series.observe((performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * The subject as a label, until `MAX_DESTINATIONS` subjects have one; later ones count as
+   * `_other`, said once in the log. Subjects with an id in them (`orders.8f3a.paid`) would
+   * otherwise grow a series per id, in this process and in Prometheus.
+   */
+  private destinationLabel(subject: string): string {
+    if (this.destinations.has(subject)) return subject;
+    if (this.destinations.size < MAX_DESTINATIONS) {
+      this.destinations.add(subject);
+      return subject;
+    }
+    if (!this.warnedDestinations) {
+      this.warnedDestinations = true;
+      this.logger.warn(
+        { subject: clip(subject), max: MAX_DESTINATIONS },
+        `metrics: more than ${MAX_DESTINATIONS} subjects sent to; further ones are counted as messaging_destination_name="_other" (an id in a subject makes a series per id)`,
+      );
+    }
+    return OTHER_DESTINATION;
   }
 
   /** The metrics in Prometheus's text format. */
