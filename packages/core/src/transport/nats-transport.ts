@@ -81,7 +81,7 @@ export class NatsTransport {
     queue: string | undefined,
     onMessage: (msg: WireMessage) => void,
   ): TransportSubscription {
-    return this.connection.subscribe(subject, {
+    const sub = this.connection.subscribe(subject, {
       queue,
       callback: (err, msg) => {
         if (err) {
@@ -96,6 +96,39 @@ export class NatsTransport {
         }
       },
     });
+    return {
+      // A drain waits for the server to confirm: while it is away, nothing more can arrive.
+      drain: () =>
+        this.reconnecting
+          ? Promise.resolve(sub.unsubscribe())
+          : this.withinPatience(sub.drain(), `draining '${subject}'`).then((done) => {
+              if (!done) sub.unsubscribe();
+            }),
+      unsubscribe: () => sub.unsubscribe(),
+    };
+  }
+
+  /**
+   * Resolves true when `work` settles within `DRAIN_PATIENCE_MS`, false (logged) when the server
+   * does not answer in that time: a stop during an outage must not wait for the server forever.
+   */
+  private async withinPatience(work: Promise<unknown>, what: string): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), DRAIN_PATIENCE_MS);
+    });
+    const settled = work.then(
+      () => true,
+      () => true,
+    );
+    const done = await Promise.race([settled, late]);
+    clearTimeout(timer);
+    if (!done)
+      this.logger.warn(
+        { patienceMs: DRAIN_PATIENCE_MS },
+        `${what}: NATS did not answer; going on without it`,
+      );
+    return done;
   }
 
   publish(subject: string, data: Uint8Array, headers?: HeaderInit, reply?: string): void {
@@ -164,12 +197,22 @@ export class NatsTransport {
   /** Drains every remaining subscription, flushes pending publishes and closes. */
   async close(): Promise<void> {
     if (this.connection.isClosed()) return;
-    try {
-      await this.connection.drain();
-    } catch (err) {
-      this.logger.warn({ err }, 'draining the NATS connection failed; closing it');
+    if (this.reconnecting) {
+      // Draining needs the server; waiting for it would keep the process alive for as long as
+      // the outage lasts (reconnect attempts are unlimited by default).
+      this.logger.warn('closing while disconnected from NATS: what was not sent yet is dropped');
       await this.connection.close();
+      return;
     }
+    const drained = this.connection.drain().then(
+      () => true,
+      (err: unknown) => {
+        this.logger.warn({ err }, 'draining the NATS connection failed; closing it');
+        return false;
+      },
+    );
+    const inTime = await this.withinPatience(drained, 'draining the connection');
+    if (!inTime || !(await drained)) await this.connection.close();
   }
 
   closed(): Promise<void | Error> {
@@ -207,6 +250,8 @@ export class NatsTransport {
   }
 }
 
+/** How long a drain (of a subscription or the connection) waits for the server. */
+const DRAIN_PATIENCE_MS = 5_000;
 const FIRST_RETRY_PAUSE_MS = 250;
 const MAX_RETRY_PAUSE_MS = 2_000;
 
