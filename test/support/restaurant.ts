@@ -44,12 +44,26 @@ export class Restaurant {
     restaurant.start('kitchen', 'kitchen-2');
     restaurant.start('reception');
     restaurant.start('audit');
-    await waitFor(async () => (await fetch(`${restaurant.base}/health`)).ok, { timeout: 30_000 });
+    // Generous: on a loaded machine a new cluster may take a while to elect its JetStream leaders.
+    const said = (): string =>
+      [...restaurant.running]
+        .map(
+          ([label, p]) =>
+            `${label}: ${p.running ? 'running' : 'exited'}, ${p.lastError ?? 'no error'}`,
+        )
+        .join('; ');
+    await waitFor(async () => (await fetch(`${restaurant.base}/health`)).ok, {
+      timeout: 60_000,
+      message: () => `reception answers /health (${said()})`,
+    });
     await waitFor(
       async () =>
         (await restaurant.instances('kitchen')) === 2 &&
         (await restaurant.instances('order')) === 1,
-      { timeout: 30_000 },
+      {
+        timeout: 60_000,
+        message: () => `two kitchens and an order service answer PING (${said()})`,
+      },
     );
     return restaurant;
   }
