@@ -1,4 +1,3 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import {
   Brigade,
@@ -9,15 +8,7 @@ import {
 } from '@brigade/core';
 import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
 import { startChildService } from './support/child-service';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './support/free-port';
 
 /** Starts the app against `nats`, expecting it to fail; resolves with the failure. */
 function failedStart(nats: ConnectionSettings): Promise<unknown> {

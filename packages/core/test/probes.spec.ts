@@ -1,18 +1,9 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { Endpoint, InvalidOptionError, Service } from '@brigade/core';
 import { NatsServer, startApp, waitFor } from '@brigade/testing';
 import { serverPerTest } from './support/server-per-test';
+import { freePort } from './support/free-port';
 import { startChildService } from './support/child-service';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function probe(port: number, path: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);

@@ -7,7 +7,7 @@ import type { OutgoingMessage } from '../common/middleware';
 import type { ConsumerState } from '../jetstream/jetstream-context';
 import type { Binding } from './handler-binding';
 import { type HistogramSeries, type Labels, SeriesHistogram } from './histogram';
-import { errorTypeOf } from './tracing';
+import { errorTypeOf, operationOf } from './tracing';
 
 /** The content type of `/metrics`: Prometheus's text format. */
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -28,6 +28,13 @@ const MESSAGING_LABELS = [
   'service',
   'handler',
 ] as const;
+
+/** A durable consumer's counts, as one scrape read them. */
+interface ConsumerReading {
+  readonly stream: string;
+  readonly consumer: string;
+  readonly state: ConsumerState;
+}
 
 /** What the app's metrics read when scraped. */
 export interface MetricSources {
@@ -240,9 +247,9 @@ export class AppMetrics {
         'Messages sent to a durable consumer more than once and not yet acknowledged.',
       ],
     } as const;
-    let reading: Promise<Map<string, ConsumerState>> | undefined;
+    let reading: Promise<ConsumerReading[]> | undefined;
     // The three gauges read the server once per scrape between them.
-    const read = (): Promise<Map<string, ConsumerState>> =>
+    const read = (): Promise<ConsumerReading[]> =>
       (reading ??= this.readConsumers().finally(() => setImmediate(() => (reading = undefined))));
     for (const [field, [name, help]] of Object.entries(names) as [
       keyof ConsumerState,
@@ -255,17 +262,15 @@ export class AppMetrics {
         registers,
         async collect() {
           this.reset();
-          for (const [key, state] of await read()) {
-            const [stream, consumer] = JSON.parse(key) as [string, string];
+          for (const { stream, consumer, state } of await read())
             this.set({ stream, consumer }, state[field]);
-          }
         },
       });
     }
   }
 
-  private async readConsumers(): Promise<Map<string, ConsumerState>> {
-    const states = new Map<string, ConsumerState>();
+  private async readConsumers(): Promise<ConsumerReading[]> {
+    const states: ConsumerReading[] = [];
     const sources = this.sources;
     if (!sources) return states;
     const durables = sources.bindings.flatMap((b) => b.invoker.definition.durable ?? []);
@@ -276,7 +281,7 @@ export class AppMetrics {
             sources.consumerState(stream, consumer),
             CONSUMER_STATE_TIMEOUT_MS,
           );
-          states.set(JSON.stringify([stream, consumer]), state);
+          states.push({ stream, consumer, state });
         } catch (err) {
           this.logger.debug({ err, stream, consumer }, 'consumer state unavailable for /metrics');
         }
@@ -328,12 +333,6 @@ function messagingLabels(definition: HandlerDefinition, service: string): Labels
     service,
     handler: definition.name,
   };
-}
-
-function operationOf(message: OutgoingMessage): string {
-  return message.operation === 'request' || message.operation === 'request-many'
-    ? 'request'
-    : 'publish';
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

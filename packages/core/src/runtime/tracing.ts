@@ -170,8 +170,8 @@ export type DurableOutcome =
  * ones: this span is the message's creation context.
  */
 export function startSendSpan(tracer: Tracer, message: OutgoingMessage): Span {
-  const request = message.operation === 'request' || message.operation === 'request-many';
-  const operation = request ? 'request' : 'publish';
+  const operation = operationOf(message);
+  const request = operation === 'request';
   let parent = context.active();
   if (trace.getSpan(parent) === undefined) {
     // No context manager (an SDK without one): the handler being run is the parent still.
@@ -197,6 +197,13 @@ export function startSendSpan(tracer: Tracer, message: OutgoingMessage): Span {
   );
   inject(span.spanContext(), message.headers);
   return span;
+}
+
+/** `messaging.operation.name` of a send: `request` (one reply or many) or `publish` (core or durable). */
+export function operationOf(message: OutgoingMessage): 'request' | 'publish' {
+  return message.operation === 'request' || message.operation === 'request-many'
+    ? 'request'
+    : 'publish';
 }
 
 /** Ends a send span with what the send came to. */
