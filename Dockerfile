@@ -9,14 +9,15 @@ COPY . .
 RUN npm ci --no-audit --no-fund \
  && npx tsc -b \
  && npm prune --omit=dev --no-audit --no-fund
-# What runs, and nothing else: the manifests, the production node_modules and the compiled
-# output of every workspace package; no sources, specs, benchmark or build info.
+# What runs, and nothing else: the manifests, the production node_modules, the compiled output
+# of every workspace package and the pages they serve; no sources, specs, benchmark or build info.
 RUN mkdir /runtime \
  && cp package.json package-lock.json /runtime/ \
  && cp -a node_modules /runtime/ \
  && for dir in packages/* apps/*; do \
       mkdir -p "/runtime/$dir" && cp "$dir/package.json" "/runtime/$dir/" && cp -a "$dir/dist" "/runtime/$dir/"; \
       if [ -d "$dir/node_modules" ]; then cp -a "$dir/node_modules" "/runtime/$dir/"; fi; \
+      if [ -d "$dir/page" ]; then cp -a "$dir/page" "/runtime/$dir/"; fi; \
     done \
  && find /runtime -name '*.tsbuildinfo' -delete
 

@@ -1,16 +1,17 @@
 /**
  * npm run demo [-- --keep] [-- --orders N]
  *
- * Runs the restaurant as separate processes: order, two kitchens, reception (HTTP) and audit,
- * against the NATS server at $NATS_URL, or a local nats-server with JetStream started for the
- * demo. Places a few orders through reception's HTTP API and shows each one moving through its
- * states, and which kitchen cooked it. Stops everything at the end, or on Ctrl-C; with --keep it
- * stays up for you to try with curl.
+ * Runs the restaurant as separate processes: order, two kitchens, reception (HTTP and its live
+ * page) and audit, with the Brigade dashboard beside them, against the NATS server at $NATS_URL,
+ * or a local nats-server with JetStream started for the demo. Places a few orders through
+ * reception's HTTP API and shows each one moving through its states, and which kitchen cooked
+ * it; then one poison order, which ends in the dead letters. Stops everything at the end, or on
+ * Ctrl-C; with --keep it stays up for you to watch in a browser and try with curl.
  */
 import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
 import { NatsServer, waitFor } from '@brigade/testing';
 import { freePort, REPO_ROOT, startProcess, type RunningProcess } from './supervisor';
 import { TOPOLOGY } from './topology';
@@ -43,6 +44,14 @@ if (!Number.isInteger(ORDER_COUNT) || ORDER_COUNT < 1 || ORDER_COUNT > 100) {
 
 const CUSTOMERS = ['Minji', 'Joon', 'Ara', 'Hyun', 'Seo', 'Dae', 'Yuna', 'Tae'];
 const DISHES = ['bibimbap', 'bulgogi', 'kimchi', 'japchae', 'tteokbokki'];
+/** Not on the menu: the poison order's dish, which no kitchen can cook. */
+const POISON_DISH = 'sannakji';
+/** The dashboard, as `npx brigade dashboard` runs it. */
+const DASHBOARD = {
+  name: 'dashboard',
+  command: ['node', 'packages/cli/dist/main.js', 'dashboard', '--allow-actions'],
+  replicas: 1,
+};
 const started = Date.now();
 const processes: RunningProcess[] = [];
 const opsPorts: number[] = [];
@@ -111,7 +120,12 @@ async function main(): Promise<void> {
         NATS_URL: natsUrl,
         COOK_MS_PER_DISH: process.env['COOK_MS_PER_DISH'] ?? '700',
       };
-      if (service.name === 'kitchen') env['KITCHEN_ID'] = label;
+      if (service.name === 'kitchen') {
+        env['KITCHEN_ID'] = label;
+        // The poison order goes to the dead letters in about a second, not after minutes.
+        env['COOK_ATTEMPTS'] = '3';
+        env['COOK_RETRY_BACKOFF'] = '300ms';
+      }
       if (service.http) env['PORT'] = String(port);
       // Each serves its readiness probe on a port of its own: the demo waits for those.
       const opsPort = await freePort();
@@ -123,12 +137,25 @@ async function main(): Promise<void> {
       );
     }
   }
+  const dashboardPort = Number(process.env['DASHBOARD_PORT'] ?? (await freePort()));
+  const dashboard = `http://127.0.0.1:${dashboardPort}/`;
+  processes.push(
+    startProcess(
+      { ...DASHBOARD, command: [...DASHBOARD.command, '--port', String(dashboardPort)] },
+      'dashboard',
+      { NATS_URL: natsUrl },
+      logDir,
+    ),
+  );
   const base = `http://127.0.0.1:${port}`;
   await whileStarting(async () => {
     const probes = opsPorts.map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.ok));
+    probes.push(fetch(`${dashboard}api/snapshot`).then((r) => r.ok));
     return (await Promise.all(probes)).every(Boolean);
-  }, 'every service is ready (/readyz)');
-  say(`all services up; logs in ${relative(REPO_ROOT, logDir) || logDir}/. Reception: ${base}`);
+  }, 'every service is ready (/readyz) and the dashboard answers');
+  say(`all services up; logs in ${relative(REPO_ROOT, logDir) || logDir}/`);
+  say(`reception's live page: ${base}/`);
+  say(`Brigade dashboard:     ${dashboard}`);
   console.log('');
 
   const ids: string[] = [];
@@ -178,10 +205,16 @@ async function main(): Promise<void> {
   const audit = await nc.request('audit.summary', undefined, { timeout: 2_000 });
   console.log('');
   say(`audit trail (added without touching any other service): ${audit.string()}`);
+  console.log('');
+  await poisonOrder(nc, dashboard);
 
   if (args.keep) {
     console.log(`
-The restaurant keeps running. Try:
+The restaurant keeps running. Watch it in a browser:
+  reception's live page  ${base}/
+  Brigade dashboard      ${dashboard}
+
+Or try:
   curl -s ${base}/menu
   curl -s -X POST ${base}/orders -H 'content-type: application/json' \\
        -d '{"customer":"You","items":[{"dish":"bulgogi","quantity":2}]}'
@@ -204,6 +237,53 @@ interface Order {
   status: string;
   cookedBy?: string;
   history: { status: string; at: string; by?: string }[];
+}
+
+/**
+ * A mistake made on purpose: an order is created, then its payment published by hand with a dish
+ * that is not on the menu (reception would have refused it). Every kitchen fails to cook it, it
+ * is retried and lands in the dead letters, where the dashboard shows it.
+ */
+async function poisonOrder(conn: NatsConnection, dashboard: string): Promise<void> {
+  const created = await conn.request(
+    'order.create',
+    json.encode({ customer: 'Mistake', items: [{ dish: 'kimchi', quantity: 1 }] }),
+    { timeout: 5_000 },
+  );
+  const order = json.decode(created.data) as { id: string; total: number };
+  const hdrs = natsHeaders();
+  hdrs.set('order-id', order.id);
+  const paid = {
+    id: order.id,
+    items: [{ dish: POISON_DISH, quantity: 1 }],
+    total: order.total,
+    at: new Date().toISOString(),
+  };
+  await conn.jetstream().publish('orders.paid', json.encode(paid), {
+    headers: hdrs,
+    msgID: `paid-${order.id}`,
+  });
+  say(`poison order ${order.id}: paid by hand for '${POISON_DISH}', a dish not on the menu`);
+  const letter = await waitFor(
+    async () => {
+      const res = await fetch(`${dashboard}api/snapshot`);
+      const snapshot = (await res.json()) as {
+        deadLetters: {
+          letters: {
+            sequence: number;
+            reason: string;
+            attempts: number;
+            origin: { subject: string };
+          }[];
+        };
+      };
+      return snapshot.deadLetters.letters.find((l) => l.reason.includes(POISON_DISH));
+    },
+    { timeout: 30_000, interval: 250, message: 'the poison order in the dead letters' },
+  );
+  say(
+    `  dead letter ${letter.sequence} after ${letter.attempts} attempts: ${letter.reason} (on the dashboard)`,
+  );
 }
 
 function followEvents(conn: NatsConnection): void {

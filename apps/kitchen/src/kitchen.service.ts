@@ -1,7 +1,16 @@
 import { hostname } from 'node:os';
-import { Bus, Endpoint, Service, Subscribe, type MessageContext } from '@brigade/core';
+import {
+  Bus,
+  Endpoint,
+  NotFoundError,
+  Service,
+  Subscribe,
+  type Duration,
+  type MessageContext,
+} from '@brigade/core';
 import {
   KitchenApi,
+  priceOf,
   orderEventOptions,
   OrderEvents,
   ORDERS_STREAM,
@@ -15,6 +24,10 @@ export const kitchenSettings = {
   id: process.env['KITCHEN_ID'] ?? `${hostname()}-${process.pid}`,
   /** `COOK_MS_PER_DISH`: simulated cooking time per dish, in ms. Default: 1,500. */
   msPerDish: Number(process.env['COOK_MS_PER_DISH'] ?? 1_500),
+  /** `COOK_ATTEMPTS`: tries of an order before it goes to the dead letters. Default: 10. */
+  attempts: wholeNumber('COOK_ATTEMPTS', process.env['COOK_ATTEMPTS'], 10),
+  /** `COOK_RETRY_BACKOFF`: waits before each retry, comma-separated (`250ms,1s`). Default: 1s,5s,30s. */
+  backoff: durations('COOK_RETRY_BACKOFF', process.env['COOK_RETRY_BACKOFF'], ['1s', '5s', '30s']),
 };
 
 /**
@@ -29,13 +42,24 @@ export class Kitchen {
 
   constructor(private readonly bus: Bus) {}
 
-  /** Anything on orders.paid that is no paid order is dead-lettered by the contract's schema. */
+  /**
+   * Anything on orders.paid that is no paid order is dead-lettered by the contract's schema at
+   * once. A dish the kitchen has no recipe for fails and is retried (a kitchen that knows it may
+   * be rolled out meanwhile), then dead-lettered for an administrator to handle.
+   */
   @Subscribe(OrderEvents.paid, {
-    durable: { stream: ORDERS_STREAM.name, ackWait: '10s', maxDeliver: 10 },
+    durable: {
+      stream: ORDERS_STREAM.name,
+      ackWait: '10s',
+      maxDeliver: kitchenSettings.attempts,
+      backoff: kitchenSettings.backoff,
+    },
     concurrency: 2,
   })
   async cook(order: PaidOrder, ctx: MessageContext): Promise<void> {
     const kitchen = kitchenSettings.id;
+    const unknown = order.items.find((line) => priceOf(line.dish) === undefined);
+    if (unknown) throw new NotFoundError(`no recipe for '${unknown.dish}' in ${kitchen}`);
     this.cooking++;
     try {
       await this.bus.publish(
@@ -62,6 +86,22 @@ export class Kitchen {
   status(): { kitchen: string; cooking: number; cooked: number } {
     return { kitchen: kitchenSettings.id, cooking: this.cooking, cooked: this.cooked };
   }
+}
+
+function wholeNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a whole number, got '${value}'`);
+  return n;
+}
+
+function durations(name: string, value: string | undefined, fallback: Duration[]): Duration[] {
+  if (value === undefined || value === '') return fallback;
+  const parts = value.split(',').map((part) => part.trim());
+  if (!parts.every((part) => /^\d+(ms|s|m)$/.test(part)))
+    throw new Error(`${name} takes durations like 250ms,1s,5s; got '${value}'`);
+  return parts as Duration[];
 }
 
 function event(id: string, kitchen: string): OrderEvent {

@@ -19,6 +19,8 @@ import {
   problemsOf,
   type PaidOrder,
 } from '@restaurant/contracts';
+import { LivePage } from './live-page';
+import type { OrderBoard } from './order-board';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ORDER_PATH = /^\/orders\/([A-Za-z0-9-]{1,64})$/;
@@ -43,16 +45,21 @@ class HttpError extends Error {
 /**
  * Reception's HTTP API. Placing an order asks the order service to create it, takes payment and
  * hands the paid order to the kitchen as an event: it answers 202 at once, never waiting for the
- * kitchen. The order's progress is read with GET /orders/:id.
+ * kitchen. The order's progress is read with GET /orders/:id, or watched on the page at GET /.
  */
 export class ReceptionHttpApi {
   private readonly server: Server;
+  private readonly page: LivePage;
 
   constructor(
     private readonly bus: Bus,
     private readonly logger: Logger,
+    board: OrderBoard,
   ) {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.page = new LivePage(board);
+    this.server = createServer((req, res) => {
+      if (!this.page.handle(req, res)) void this.handle(req, res);
+    });
   }
 
   listen(port: number): Promise<number> {
@@ -65,6 +72,7 @@ export class ReceptionHttpApi {
   /** Stops taking connections and waits for the open requests. */
   close(): Promise<void> {
     return new Promise((resolve) => {
+      this.page.close();
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { Brigade } from '@brigade/core';
+import { Brigade, container } from '@brigade/core';
 import { startTracing } from '@restaurant/contracts/tracing';
 import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { ReceptionHttpApi } from './http-api';
+import { OrderBoard } from './order-board';
 import { Reception } from './reception.service';
 
 // First: Brigade looks for an OpenTelemetry SDK when the app starts.
@@ -14,7 +15,7 @@ void Brigade.run(
   { services: [Reception], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
   {
     async started(app) {
-      api = new ReceptionHttpApi(app.bus, app.logger);
+      api = new ReceptionHttpApi(app.bus, app.logger, container.resolve(OrderBoard));
       const listening = await api.listen(port);
       app.logger.info({ port: listening }, `reception listening on http://127.0.0.1:${listening}`);
     },

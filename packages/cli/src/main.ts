@@ -10,6 +10,7 @@ import {
 import { acceptConnectionOptionsFirst, NotFound, UsageError } from './connection';
 import { discoveryCommands } from './commands/discovery.command';
 import { asyncApiCommand } from './commands/asyncapi.command';
+import { dashboardCommand } from './commands/dashboard.command';
 import { dlqCommand } from './commands/dlq.command';
 import { messagingCommands } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
@@ -17,7 +18,7 @@ import { CLI_VERSION } from './version';
 
 const program = new Command('brigade')
   .description(
-    'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters.',
+    'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters; watch it all on a dashboard.',
   )
   .version(CLI_VERSION)
   .showHelpAfterError()
@@ -28,6 +29,7 @@ program.addCommand(newCommand());
 for (const command of [...discoveryCommands(), ...messagingCommands()]) program.addCommand(command);
 program.addCommand(dlqCommand());
 program.addCommand(asyncApiCommand());
+program.addCommand(dashboardCommand());
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
 /** What the user typed wrong, found before anything was sent: a usage error as well. */

@@ -10,7 +10,7 @@ import {
   type ConnectionFlags,
 } from '../connection';
 import { print } from '../output';
-import { discover } from './discovery.command';
+import { discover } from '../discovery';
 
 interface AsyncApiFlags extends ConnectionFlags {
   out?: string;

@@ -1,69 +1,14 @@
 import { Command } from 'commander';
-import {
-  SCHEMA_METADATA,
-  type Bus,
-  type EndpointInfo,
-  type EndpointStats,
-  type InfoResponse,
-  type ServiceIdentity,
-} from '@brigade/core';
+import { SCHEMA_METADATA } from '@brigade/core';
 import {
   NotFound,
-  STALL_MS,
   timeoutOf,
-  UsageError,
   withClient,
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection';
+import { discover, kindOf, type Endpoint, type ServiceResponse, type Verb } from '../discovery';
 import { duration, print, table } from '../output';
-
-type Verb = 'PING' | 'INFO' | 'STATS';
-
-/**
- * An endpoint as any ADR-32 service (Brigade or not) may describe it: the core's wire shapes,
- * with the fields another implementation may leave out (or send as null) optional.
- */
-type Endpoint = Pick<EndpointInfo, 'name' | 'subject'> &
-  Partial<Omit<EndpointInfo & EndpointStats, 'name' | 'subject' | 'metadata'>> & {
-    readonly metadata?: EndpointInfo['metadata'] | null;
-  };
-
-/** A PING, INFO or STATS answer, read the same lenient way. */
-type ServiceResponse = Pick<ServiceIdentity, 'name' | 'id' | 'version'> &
-  Partial<Pick<InfoResponse, 'description'>> & {
-    readonly metadata?: ServiceIdentity['metadata'] | null;
-    readonly endpoints?: readonly Endpoint[];
-  };
-
-const NAME = /^[A-Za-z0-9_-]+$/;
-
-/** Asks every ADR-32 service (Brigade or not) and gathers the answers within the timeout. */
-export async function discover(
-  bus: Bus,
-  verb: Verb,
-  name: string | undefined,
-  waitMs: number,
-): Promise<ServiceResponse[]> {
-  if (name !== undefined && !NAME.test(name))
-    throw new UsageError(`'${name}' is not a service name (letters, digits, _ and -)`);
-  const subject = name ? `$SRV.${verb}.${name}` : `$SRV.${verb}`;
-  // Every instance answers at once: stop when the answers stop, not at the end of the timeout.
-  const replies = await bus.requestMany<ServiceResponse>(subject, undefined, {
-    maxWait: waitMs,
-    stall: STALL_MS,
-  });
-  return replies
-    .flatMap((r) => (r.ok ? [r.value] : []))
-    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-}
-
-function kindOf(endpoint: Endpoint): string {
-  const metadata = endpoint.metadata ?? {};
-  if (metadata['brigade.stream'])
-    return `durable event (${metadata['brigade.stream']}/${metadata['brigade.consumer'] ?? '?'})`;
-  return metadata['brigade.kind'] === 'event' ? 'event' : 'endpoint';
-}
 
 /**
  * A discovery command: asks `verb` of every service (or those named), prints the answers as JSON

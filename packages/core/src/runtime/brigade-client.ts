@@ -7,7 +7,7 @@ import { lazyJetStream } from '../jetstream/jetstream-setup';
 import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
 import type { KeyValueStores } from '../jetstream/key-value';
 import type { ConnectionSettings } from '../transport/connection-settings';
-import { NatsTransport } from '../transport/nats-transport';
+import { NatsTransport, type ConnectionStatus } from '../transport/nats-transport';
 import type { Bus } from './bus';
 import { NatsBus } from './nats-bus';
 import { createLogger, type Logger, type LoggerSettings } from '../common/logger';
@@ -69,6 +69,11 @@ export class BrigadeClient {
   /** The dead letters of another dead-letter stream than the client's. */
   deadLettersIn(options: DeadLetterOptions): DeadLetters {
     return new DeadLetterStream(this.jetstream, defineDeadLetters(options));
+  }
+
+  /** The connection's state and the server it is connected to. */
+  get connection(): ConnectionStatus {
+    return this.transport.status;
   }
 
   /** Flushes what was published and closes the connection. */

@@ -17,6 +17,24 @@ import { describeConnectFailure } from './connect-failure';
 import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
 
+export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
+
+/** A connection to NATS as a tool shows it: its state and the server it is connected to. */
+export interface ConnectionStatus {
+  readonly state: ConnectionState;
+  /** Times the connection was restored after a loss. */
+  readonly reconnects: number;
+  readonly server?: {
+    readonly id: string;
+    readonly name: string;
+    readonly version: string;
+    /** Whether the server has JetStream enabled. */
+    readonly jetstream: boolean;
+    /** The address connected to. */
+    readonly url: string;
+  };
+}
+
 /** The one place Brigade talks to the `nats` client (JetStream aside). */
 export class NatsTransport {
   private readonly mux: RequestMux;
@@ -220,9 +238,25 @@ export class NatsTransport {
   }
 
   /** `connected`, `reconnecting` (the connection was lost and is being restored) or `closed`. */
-  get state(): 'connected' | 'reconnecting' | 'closed' {
+  get state(): ConnectionState {
     if (this.connection.isClosed()) return 'closed';
     return this.reconnecting ? 'reconnecting' : 'connected';
+  }
+
+  /** The state, and what the server said of itself when this connection last reached it. */
+  get status(): ConnectionStatus {
+    const info = this.connection.info;
+    return {
+      state: this.state,
+      reconnects: this.reconnects,
+      server: info && {
+        id: info.server_id,
+        name: info.server_name,
+        version: info.version,
+        jetstream: info.jetstream === true,
+        url: this.connection.getServer(),
+      },
+    };
   }
 
   private async watchStatus(): Promise<void> {
