@@ -411,6 +411,11 @@ async function main(work: string, cleanup: { down?: () => Promise<void> }): Prom
   say(`${ORDERS} orders served, cooked by ${[...kitchens].join(' and ')}`);
   if (kitchens.size < 2)
     throw new Failure(`both kitchens should cook; only ${[...kitchens].join(', ')} did`);
+  const page = await fetch(`${base}/`);
+  const html = await page.text();
+  if (!page.ok || !html.includes('<title>Reception'))
+    throw new Failure(`reception's page in its image: ${page.status} ${html.slice(0, 120)}`);
+  say(`reception's live page is served at ${base}/`);
 
   say('restarting the project (down, up): JetStream keeps its data on the volume');
   await compose('down');

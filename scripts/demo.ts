@@ -139,13 +139,17 @@ async function main(): Promise<void> {
   }
   const dashboardPort = Number(process.env['DASHBOARD_PORT'] ?? (await freePort()));
   const dashboard = `http://127.0.0.1:${dashboardPort}/`;
+  const dashboardCommand = [...DASHBOARD.command, '--port', String(dashboardPort)];
   processes.push(
     startProcess(
-      { ...DASHBOARD, command: [...DASHBOARD.command, '--port', String(dashboardPort)] },
+      { ...DASHBOARD, command: dashboardCommand },
       'dashboard',
       { NATS_URL: natsUrl },
       logDir,
     ),
+  );
+  say(
+    `started dashboard (${dashboardCommand.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
   );
   const base = `http://127.0.0.1:${port}`;
   await whileStarting(async () => {

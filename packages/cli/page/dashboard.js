@@ -33,18 +33,41 @@ function age(time) {
   return `${(seconds / 86400).toFixed(1)} d`;
 }
 
+/** Charts draw at most this many points: each the mean of the polls it stands for. */
+const CHART_POINTS = 60;
+
+/** `points` averaged into at most `CHART_POINTS` buckets (the newest bucket may be partial). */
+function buckets(points, skipZeros = false) {
+  const size = Math.max(1, Math.ceil(points.length / CHART_POINTS));
+  const out = [];
+  for (let i = 0; i < points.length; i += size) {
+    const part = points.slice(i, i + size).filter((v) => !skipZeros || v > 0);
+    out.push(part.length ? part.reduce((a, b) => a + b, 0) / part.length : 0);
+  }
+  return out;
+}
+
+/** The mean of the polls of the last `ms`: what the page shows as "now". */
+function recent(points, pollMs, ms = 10_000, skipZeros = false) {
+  const last = points
+    .slice(-Math.max(1, Math.round(ms / pollMs)))
+    .filter((v) => !skipZeros || v > 0);
+  return last.length ? last.reduce((a, b) => a + b, 0) / last.length : 0;
+}
+
 /** A small line chart of `points` (oldest first), described for screen readers. */
-function sparkline(points, label, kind) {
+function sparkline(points, label, kind, pollMs) {
   const width = 120;
   const height = 28;
-  const max = Math.max(...points, 0);
-  const last = points.at(-1) ?? 0;
-  const step = points.length > 1 ? width / (points.length - 1) : width;
+  const drawn = buckets(points, kind === 'ms');
+  const max = Math.max(...drawn, 0);
+  const step = drawn.length > 1 ? width / (drawn.length - 1) : width;
   const y = (v) => (max === 0 ? height - 1 : height - 1 - (v / max) * (height - 4));
-  const line = points.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-  const title = `${label}: now ${number(last, 2)}, at most ${number(max, 2)} over the last ${points.length} polls`;
+  const line = drawn.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  const span = Math.round((points.length * pollMs) / 1000);
+  const title = `${label}: at most ${number(max, 2)} over the last ${span} s`;
   return `<svg class="spark ${kind}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title>${
-    points.length > 1 ? `<polyline points="${line}" />` : ''
+    drawn.length > 1 ? `<polyline points="${line}" />` : ''
   }</svg>`;
 }
 
@@ -94,10 +117,10 @@ function servicesHtml(snapshot) {
     : '';
   if (snapshot.services.length === 0)
     return `${problem}<p class="empty">No service answers on the NATS Service API ($SRV.STATS).</p>`;
-  return problem + snapshot.services.map(serviceHtml).join('');
+  return problem + snapshot.services.map((s) => serviceHtml(s, snapshot.pollMs)).join('');
 }
 
-function serviceHtml(service) {
+function serviceHtml(service, pollMs) {
   const instances = service.instances
     .map(
       (i) =>
@@ -108,16 +131,16 @@ function serviceHtml(service) {
     .join('');
   const rows = service.handlers
     .map((h) => {
-      const rate = h.history.rate.at(-1) ?? 0;
+      const rate = recent(h.history.rate, pollMs);
       return `<tr data-handler="${esc(h.name)}">
         <th scope="row">${esc(h.name)}</th>
         <td>${esc(h.kind)}</td>
         <td><code>${esc(h.subject)}</code></td>
         <td>${h.queueGroup ? `<code>${esc(h.queueGroup)}</code>` : '<span class="muted">none</span>'}</td>
         <td class="num" data-field="requests">${number(h.requests)}</td>
-        <td class="chart"><span class="num" data-field="rate">${number(rate, 1)}/s</span>${sparkline(h.history.rate, `${h.name} messages per second`, 'rate')}</td>
-        <td class="chart"><span class="num${h.errors ? ' bad' : ''}" data-field="errors">${number(h.errors)}</span>${sparkline(h.history.errors, `${h.name} errors per second`, 'errors')}</td>
-        <td class="chart"><span class="num" data-field="average">${number(h.averageMs, 2)} ms</span>${sparkline(h.history.ms, `${h.name} average ms per poll`, 'ms')}</td>
+        <td class="chart"><span class="num" data-field="rate" title="over the last 10 s">${number(rate, 1)}/s</span>${sparkline(h.history.rate, `${h.name} messages per second`, 'rate', pollMs)}</td>
+        <td class="chart"><span class="num${h.errors ? ' bad' : ''}" data-field="errors">${number(h.errors)}</span>${sparkline(h.history.errors, `${h.name} errors per second`, 'errors', pollMs)}</td>
+        <td class="chart"><span class="num" data-field="average">${number(h.averageMs, 2)} ms</span>${sparkline(h.history.ms, `${h.name} average ms`, 'ms', pollMs)}</td>
         <td class="error-text">${esc(h.lastError)}</td>
       </tr>`;
     })

@@ -109,7 +109,7 @@ export type {
 } from './runtime/service-api-wire';
 export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';
-export type { ConnectionState, ConnectionStatus } from './transport/nats-transport';
+export type { ConnectionState, ConnectionStatus } from './transport/connection-status';
 export type { HeaderInit } from './transport/wire-message';
 export {
   BadRequestError,

@@ -11,29 +11,12 @@ import {
 import { ConnectionError, InvalidOptionError, NotRunningError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ConnectionSettings } from './connection-settings';
+import type { ConnectionState, ConnectionStatus } from './connection-status';
 import { isNoResponders, toMsgHdrs } from './header-codec';
 import { RequestMux } from './request-mux';
 import { describeConnectFailure } from './connect-failure';
 import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
-
-export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
-
-/** A connection to NATS as a tool shows it: its state and the server it is connected to. */
-export interface ConnectionStatus {
-  readonly state: ConnectionState;
-  /** Times the connection was restored after a loss. */
-  readonly reconnects: number;
-  readonly server?: {
-    readonly id: string;
-    readonly name: string;
-    readonly version: string;
-    /** Whether the server has JetStream enabled. */
-    readonly jetstream: boolean;
-    /** The address connected to. */
-    readonly url: string;
-  };
-}
 
 /** The one place Brigade talks to the `nats` client (JetStream aside). */
 export class NatsTransport {

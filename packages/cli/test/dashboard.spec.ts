@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { get, type IncomingMessage } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { connect, type NatsConnection } from 'nats';
+import { BrigadeClient, Endpoint, Service, Subscribe } from '@brigade/core';
+import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { DashboardCollector, type CollectorSettings } from '../src/dashboard/collector';
+import { DashboardServer } from '../src/dashboard/server';
+import { brigade } from './run-cli';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+@Service({ name: 'greeter', version: '1.2.3', description: 'greets' })
+class Greeter {
+  @Endpoint('greeter.hello')
+  hello(name: string): string {
+    return `hello ${name}`;
+  }
+
+  @Subscribe('visits.logged', { durable: { stream: 'VISITS' } })
+  visited(): void {}
+}
+
+/** A page following the live feed: counts the snapshots it got. */
+function follow(url: string, cleanup: Cleanup): { frames: () => number } {
+  let frames = 0;
+  get(`${url}events`, (res: IncomingMessage) => {
+    cleanup.add(res, (r) => r.destroy());
+    res.on('data', (chunk: Buffer) => (frames += chunk.toString().split('data: ').length - 1));
+  });
+  return { frames: () => frames };
+}
+
+describe('brigade dashboard: what it costs @integration', function () {
+  this.timeout(60_000);
+  const cleanup = new Cleanup();
+  let server: NatsServer;
+  let nc: NatsConnection;
+
+  async function dashboard(
+    settings: Partial<CollectorSettings>,
+  ): Promise<{ url: string; collector: DashboardCollector }> {
+    const collector = new DashboardCollector(
+      () => BrigadeClient.connect({ nats: { servers: server.url }, logger: { level: 'silent' } }),
+      server.url,
+      {
+        pollMs: 100,
+        historyMs: 60_000,
+        timeoutMs: 1_000,
+        stallMs: 30,
+        deadLetterStream: 'DEAD_LETTERS',
+        deadLetterLimit: 100,
+        ...settings,
+      },
+    );
+    const page = new DashboardServer(collector, {
+      host: '127.0.0.1',
+      port: 0,
+      allowActions: false,
+    });
+    const url = await page.listen();
+    collector.start();
+    cleanup.add(collector, (c) => c.stop());
+    cleanup.add(page, (p) => p.close());
+    return { url, collector };
+  }
+
+  before(async () => {
+    server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+    nc = cleanup.add(await connect({ servers: server.url }), (c) => c.close());
+    cleanup.add(
+      await startApp(server, {
+        services: [Greeter],
+        streams: [{ name: 'VISITS', subjects: ['visits.>'] }],
+      }),
+      (a) => a.stop(),
+    );
+  });
+  after(() => cleanup.run());
+
+  it('asks the bus once a poll, however many pages follow it', async () => {
+    const { url } = await dashboard({ pollMs: 200 });
+    const asked = (): Promise<number> => {
+      let count = 0;
+      const sub = nc.subscribe('$SRV.STATS', { callback: () => count++ });
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          sub.unsubscribe();
+          resolve(count);
+        }, 2_000),
+      );
+    };
+    const onePage = follow(url, cleanup);
+    const withOne = await asked();
+    const pages = Array.from({ length: 25 }, () => follow(url, cleanup));
+    const withMany = await asked();
+    // 2 s at one poll per 200 ms: about 10 questions, with one page or 26.
+    expect(withOne).to.be.within(7, 11);
+    expect(withMany).to.be.within(7, 11);
+    expect(onePage.frames()).to.be.at.least(15);
+    for (const page of pages) expect(page.frames()).to.be.within(7, 12);
+  });
+
+  it('keeps its memory flat over a thousand polls with pages open', async () => {
+    const { url, collector } = await dashboard({ pollMs: 10, historyMs: 200, stallMs: 5 });
+    for (let i = 0; i < 5; i++) follow(url, cleanup);
+    let polls = 0;
+    collector.onSnapshot(() => polls++);
+    const heapAfter = async (count: number): Promise<number> => {
+      await waitFor(() => polls >= count, {
+        timeout: 60_000,
+        interval: 20,
+        message: `${count} polls`,
+      });
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    // The history (20 points here) is full after 20 polls, the code warm after a few hundred;
+    // from then on nothing grows.
+    const warm = await heapAfter(600);
+    const later = await heapAfter(1_600);
+    expect(later - warm, 'heap growth in bytes').to.be.below(300_000);
+    const body = (await (await fetch(`${url}api/snapshot`)).json()) as {
+      services: { handlers: { history: { rate: number[] } }[] }[];
+    };
+    const histories = body.services.flatMap((s) => s.handlers.map((h) => h.history.rate.length));
+    expect(histories).to.deep.equal([20, 20]);
+  });
+
+  it('refuses a poll rate it would not keep, before serving anything', async () => {
+    const fast = await brigade(['dashboard', '--poll-ms', '5']);
+    expect(fast.code).to.equal(2);
+    expect(fast.stderr).to.include("--poll-ms takes a whole number from 100 to 60000, got '5'");
+    const port = await brigade(['dashboard', '--port', 'http']);
+    expect(port.code).to.equal(2);
+    expect(port.stderr).to.include('--port takes a whole number from 0 to 65535');
+  });
+
+  it('answers another site’s page (a DNS-rebinding Host) with 421, and actions without the page’s token with 403', async () => {
+    const { url } = await dashboard({});
+    await waitFor(async () => (await fetch(`${url}api/snapshot`)).ok, { timeout: 5_000 });
+    const rebound = await new Promise<number>((resolve, reject) =>
+      get(`${url}api/snapshot`, { headers: { host: 'evil.example:80' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).once('error', reject),
+    );
+    expect(rebound).to.equal(421);
+    const replay = await fetch(`${url}api/dead-letters/1/replay`, { method: 'POST' });
+    expect(replay.status).to.equal(403);
+    expect(((await replay.json()) as { error: string }).error).to.match(/read-only/);
+  });
+});
