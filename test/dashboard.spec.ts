@@ -230,6 +230,26 @@ describe('the dashboard and reception’s page, in Chromium @integration', funct
     await other.close();
   });
 
+  it('deletes a dead letter once confirmed, and keeps it when the confirmation is cancelled', async () => {
+    const row = page.locator('#letters tr[data-letter]', { hasText: 'sannakji' }).first();
+    const sequence = await row.getAttribute('data-letter');
+    await row.locator('button').click();
+    const dialog = page.locator('#letter-dialog');
+    await dialog.locator('.payload').waitFor();
+    await dialog.locator('#delete').click();
+    expect(await page.locator('#confirm-text').innerText()).to.include(
+      `Delete dead letter ${sequence}? It is gone for good.`,
+    );
+    await page.keyboard.press('Escape'); // cancelled: nothing happens
+    expect(await page.locator(`#letters tr[data-letter="${sequence}"]`).count()).to.equal(1);
+    await dialog.locator('#delete').click();
+    await page.locator('#confirm-yes').click();
+    await page
+      .locator('#action-result.ok', { hasText: `dead letter ${sequence} deleted` })
+      .waitFor();
+    await page.locator(`#letters tr[data-letter="${sequence}"]`).waitFor({ state: 'detached' });
+  });
+
   it('says when NATS is unreachable, and shows the bus once it is there', async () => {
     const port = await freePort();
     const { url } = await startDashboard(cleanup, `nats://127.0.0.1:${port}`);

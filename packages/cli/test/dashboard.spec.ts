@@ -5,7 +5,11 @@ import { runInNewContext } from 'node:vm';
 import { connect, type NatsConnection } from 'nats';
 import { BrigadeClient, Endpoint, Service, Subscribe } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
-import { DashboardCollector, type CollectorSettings } from '../src/dashboard/collector';
+import {
+  DashboardCollector,
+  type CollectorSettings,
+  type Snapshot,
+} from '../src/dashboard/collector';
 import { DashboardServer } from '../src/dashboard/server';
 import { brigade } from './run-cli';
 
@@ -127,6 +131,80 @@ describe('brigade dashboard: what it costs @integration', function () {
     };
     const histories = body.services.flatMap((s) => s.handlers.map((h) => h.history.rate.length));
     expect(histories).to.deep.equal([20, 20]);
+  });
+
+  it('shows a service of another Service API implementation (nats.js) with its counters', async () => {
+    const weather = await nc.services.add({
+      name: 'weather',
+      version: '0.1.0',
+      description: 'plain nats.js',
+    });
+    cleanup.add(weather, (w) => w.stop());
+    weather.addEndpoint('forecast', {
+      subject: 'weather.forecast',
+      handler: (_err, msg) => msg.respond('sunny'),
+    });
+    const { url } = await dashboard({});
+    await nc.request('weather.forecast');
+    await nc.request('weather.forecast');
+    const shown = await waitFor(
+      async () => {
+        const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as Snapshot;
+        return snapshot.services.find((s) => s.name === 'weather');
+      },
+      { timeout: 5_000, message: 'the nats.js service on the dashboard' },
+    );
+    expect(shown).to.deep.include({ versions: ['0.1.0'], description: 'plain nats.js' });
+    expect(shown.instances).to.have.length(1);
+    expect(shown.handlers).to.have.length(1);
+    expect(shown.handlers[0]).to.deep.include({
+      name: 'forecast',
+      subject: 'weather.forecast',
+      queueGroup: 'q',
+      kind: 'endpoint',
+      requests: 2,
+      errors: 0,
+    });
+  });
+
+  it('says when the connection is lost, keeps what it knew, and comes back with the server', async () => {
+    const own = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
+    const collector = new DashboardCollector(
+      () =>
+        BrigadeClient.connect({
+          nats: { servers: own.url, maxReconnectAttempts: -1, reconnectTimeWaitMs: 200 },
+          logger: { level: 'silent' },
+        }),
+      own.url,
+      {
+        pollMs: 100,
+        historyMs: 60_000,
+        timeoutMs: 1_000,
+        stallMs: 30,
+        deadLetterStream: 'DEAD_LETTERS',
+        deadLetterLimit: 100,
+      },
+    );
+    collector.start();
+    cleanup.add(collector, (c) => c.stop());
+    const app = await startApp(own, {
+      services: [Greeter],
+      streams: [{ name: 'VISITS', subjects: ['visits.>'] }],
+    });
+    cleanup.add(app, (a) => a.stop());
+    await waitFor(() => collector.latest.services.length === 1, { timeout: 5_000 });
+    await own.kill();
+    await waitFor(() => collector.latest.nats.state === 'reconnecting', {
+      timeout: 5_000,
+      message: 'the page says the connection is lost',
+    });
+    expect(collector.latest.services.map((s) => s.name)).to.deep.equal(['greeter']);
+    await own.restart();
+    await waitFor(() => collector.latest.nats.state === 'connected', {
+      timeout: 10_000,
+      message: 'connected again',
+    });
+    expect(collector.latest.nats.reconnects).to.equal(1);
   });
 
   it('refuses a poll rate it would not keep, before serving anything', async () => {
