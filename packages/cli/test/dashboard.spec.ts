@@ -43,12 +43,18 @@ describe('brigade dashboard: what it costs @integration', function () {
   let server: NatsServer;
   let nc: NatsConnection;
 
-  async function dashboard(
-    settings: Partial<CollectorSettings>,
-  ): Promise<{ url: string; collector: DashboardCollector }> {
+  /** A collector polling `target`, started, and stopped by `cleanup`. */
+  function collectorOn(
+    target: NatsServer,
+    settings: Partial<CollectorSettings> = {},
+  ): DashboardCollector {
     const collector = new DashboardCollector(
-      () => BrigadeClient.connect({ nats: { servers: server.url }, logger: { level: 'silent' } }),
-      server.url,
+      () =>
+        BrigadeClient.connect({
+          nats: { servers: target.url, maxReconnectAttempts: -1, reconnectTimeWaitMs: 200 },
+          logger: { level: 'silent' },
+        }),
+      target.url,
       {
         pollMs: 100,
         historyMs: 60_000,
@@ -59,16 +65,22 @@ describe('brigade dashboard: what it costs @integration', function () {
         ...settings,
       },
     );
+    collector.start();
+    return cleanup.add(collector, (c) => c.stop());
+  }
+
+  /** The dashboard on the spec's server: its page's address and its collector. */
+  async function dashboard(
+    settings: Partial<CollectorSettings>,
+  ): Promise<{ url: string; collector: DashboardCollector }> {
+    const collector = collectorOn(server, settings);
     const page = new DashboardServer(collector, {
       host: '127.0.0.1',
       port: 0,
       allowActions: false,
     });
-    const url = await page.listen();
-    collector.start();
-    cleanup.add(collector, (c) => c.stop());
     cleanup.add(page, (p) => p.close());
-    return { url, collector };
+    return { url: await page.listen(), collector };
   }
 
   before(async () => {
@@ -169,24 +181,7 @@ describe('brigade dashboard: what it costs @integration', function () {
 
   it('says when the connection is lost, keeps what it knew, and comes back with the server', async () => {
     const own = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
-    const collector = new DashboardCollector(
-      () =>
-        BrigadeClient.connect({
-          nats: { servers: own.url, maxReconnectAttempts: -1, reconnectTimeWaitMs: 200 },
-          logger: { level: 'silent' },
-        }),
-      own.url,
-      {
-        pollMs: 100,
-        historyMs: 60_000,
-        timeoutMs: 1_000,
-        stallMs: 30,
-        deadLetterStream: 'DEAD_LETTERS',
-        deadLetterLimit: 100,
-      },
-    );
-    collector.start();
-    cleanup.add(collector, (c) => c.stop());
+    const collector = collectorOn(own);
     const app = await startApp(own, {
       services: [Greeter],
       streams: [{ name: 'VISITS', subjects: ['visits.>'] }],
