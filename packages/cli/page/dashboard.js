@@ -202,6 +202,8 @@ function lettersHtml(snapshot) {
   const problem = snapshot.problems.deadLetters
     ? `<p class="problem">Could not read the dead letters: ${esc(snapshot.problems.deadLetters)}</p>`
     : '';
+  if (snapshot.nats.server && !snapshot.nats.server.jetstream)
+    return '<p class="empty">JetStream is off on this server: no durable events, no dead letters.</p>';
   if (!dl.exists)
     return `${problem}<p class="empty">No dead-letter stream <code>${esc(dl.stream)}</code> yet: the first durable handler creates it.</p>`;
   if (dl.total === 0)

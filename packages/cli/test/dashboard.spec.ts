@@ -27,6 +27,14 @@ class Greeter {
   visited(): void {}
 }
 
+@Service({ name: 'hello', version: '1.0.0' })
+class Hello {
+  @Endpoint('hello.say')
+  say(): string {
+    return 'hello';
+  }
+}
+
 /** A page following the live feed: counts the snapshots it got. */
 function follow(url: string, cleanup: Cleanup): { frames: () => number } {
   let frames = 0;
@@ -200,6 +208,18 @@ describe('brigade dashboard: what it costs @integration', function () {
       message: 'connected again',
     });
     expect(collector.latest.nats.reconnects).to.equal(1);
+  });
+
+  it('says JetStream is off on a server without it, and shows its services all the same', async () => {
+    const plain = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    cleanup.add(await startApp(plain, { services: [Hello] }), (a) => a.stop());
+    const collector = collectorOn(plain);
+    await waitFor(() => collector.latest.services.length === 1, { timeout: 5_000 });
+    const { nats, streams, deadLetters, problems } = collector.latest;
+    expect(nats.server?.jetstream).to.equal(false);
+    expect(streams).to.deep.equal([]);
+    expect(deadLetters).to.include({ exists: false, total: 0 });
+    expect(problems).to.deep.equal({});
   });
 
   it('refuses a poll rate it would not keep, before serving anything', async () => {
