@@ -128,7 +128,14 @@ const CASES: readonly Case[] = [
     impls: ['brigade', 'raw'],
     floor: 1.5,
   },
-].filter((c) => !args.only || c.name.includes(args.only)) as Case[];
+].filter(
+  (c, _i, all) =>
+    // A case's whole name picks that case alone; else every case whose name contains the text.
+    !args.only ||
+    (all.some((other) => other.name === args.only)
+      ? c.name === args.only
+      : c.name.includes(args.only)),
+) as Case[];
 
 async function measure(c: Case, impl: Implementation): Promise<Measurement> {
   const expected = c.scenario === 'request' ? 0 : c.ops;

@@ -222,10 +222,18 @@ describe('brigade dashboard: what it costs @integration', function () {
     expect(problems).to.deep.equal({});
   });
 
-  it('refuses a poll rate it would not keep, before serving anything', async () => {
+  it('refuses a poll rate it would not keep and a port in use, before serving anything', async () => {
     const fast = await brigade(['dashboard', '--poll-ms', '5']);
     expect(fast.code).to.equal(2);
     expect(fast.stderr).to.include("--poll-ms takes a whole number from 100 to 60000, got '5'");
+    const { url } = await dashboard({});
+    const taken = await brigade(['dashboard', '--port', new URL(url).port], {
+      env: { NATS_URL: server.url },
+    });
+    expect(taken.code).to.equal(1);
+    expect(taken.stderr).to.include(
+      `127.0.0.1:${new URL(url).port} is in use: pick another --port (0 takes any free one)`,
+    );
     const port = await brigade(['dashboard', '--port', 'http']);
     expect(port.code).to.equal(2);
     expect(port.stderr).to.include('--port takes a whole number from 0 to 65535');

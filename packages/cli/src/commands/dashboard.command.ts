@@ -72,7 +72,13 @@ export function dashboardCommand(): Command {
         port,
         allowActions: flags.allowActions === true,
       });
-      const url = await server.listen();
+      const url = await server.listen().catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE')
+          throw new Error(
+            `${flags.host}:${port} is in use: pick another --port (0 takes any free one)`,
+          );
+        throw err;
+      });
       collector.start();
       print(`Brigade dashboard on ${url}`);
       print(
