@@ -86,11 +86,6 @@ export class DashboardServer {
     });
   }
 
-  /** How many pages follow the feed now. */
-  get followers(): number {
-    return this.feeds.size;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       this.checkHost(req);

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { ConnectionState } from '../transport/connection-status';
 import { METRICS_CONTENT_TYPE } from './metrics';
 
 /** The ops HTTP port of an app: probes for an orchestrator, metrics for Prometheus. */
@@ -98,10 +99,10 @@ export class OpsServer {
 /** Where an app is in its life, as the readiness probe tells it. */
 export class AppHealth {
   private phase: 'starting' | 'ready' | 'stopping' = 'starting';
-  private connection: { readonly state: 'connected' | 'reconnecting' | 'closed' } | undefined;
+  private connection: { readonly state: ConnectionState } | undefined;
 
   /** Every subscription is live and JetStream provisioned, on this connection. */
-  started(connection: { readonly state: 'connected' | 'reconnecting' | 'closed' }): void {
+  started(connection: { readonly state: ConnectionState }): void {
     this.connection = connection;
     this.phase = 'ready';
   }
