@@ -120,11 +120,12 @@ describe('brigade dashboard: what it costs @integration', function () {
     const withOne = await asked();
     const pages = Array.from({ length: 25 }, () => follow(url, cleanup));
     const withMany = await asked();
-    // 2 s at one poll per 200 ms: about 10 questions, with one page or 26.
-    expect(withOne).to.be.within(7, 11);
-    expect(withMany).to.be.within(7, 11);
-    expect(onePage.frames()).to.be.at.least(15);
-    for (const page of pages) expect(page.frames()).to.be.within(7, 12);
+    // 2 s at one poll per 200 ms: at most 11 questions (fewer on a loaded machine), with one
+    // page or with 26; and every page got about one snapshot per poll.
+    expect(withOne).to.be.within(5, 11);
+    expect(withMany).to.be.within(5, 11);
+    expect(onePage.frames()).to.be.at.least(10);
+    for (const page of pages) expect(page.frames()).to.be.within(5, 12);
   });
 
   it('keeps its memory flat over a thousand polls with pages open', async () => {
@@ -170,9 +171,11 @@ describe('brigade dashboard: what it costs @integration', function () {
     const shown = await waitFor(
       async () => {
         const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as Snapshot;
-        return snapshot.services.find((s) => s.name === 'weather');
+        // A poll may fall between the two requests: wait for the one that saw both.
+        const weather = snapshot.services.find((s) => s.name === 'weather');
+        return weather?.handlers[0]?.requests === 2 ? weather : undefined;
       },
-      { timeout: 5_000, message: 'the nats.js service on the dashboard' },
+      { timeout: 5_000, message: 'the nats.js service on the dashboard, with its two requests' },
     );
     expect(shown).to.deep.include({ versions: ['0.1.0'], description: 'plain nats.js' });
     expect(shown.instances).to.have.length(1);
