@@ -101,7 +101,7 @@ function durations(name: string, value: string | undefined, fallback: Duration[]
   const parts = value.split(',').map((part) => part.trim());
   if (!parts.every((part) => /^\d+(ms|s|m)$/.test(part)))
     throw new Error(`${name} takes durations like 250ms,1s,5s; got '${value}'`);
-  return parts as Duration[];
+  return parts;
 }
 
 function event(id: string, kitchen: string): OrderEvent {
