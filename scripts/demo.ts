@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { connect, headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
 import { NatsServer, waitFor } from '@brigade/testing';
 import { freePort, REPO_ROOT, startProcess, type RunningProcess } from './supervisor';
-import { TOPOLOGY } from './topology';
+import { dashboardProcess, TOPOLOGY } from './topology';
 
 const json = JSONCodec();
 const USAGE = 'usage: npm run demo [-- --keep] [-- --orders N]';
@@ -46,12 +46,6 @@ const CUSTOMERS = ['Minji', 'Joon', 'Ara', 'Hyun', 'Seo', 'Dae', 'Yuna', 'Tae'];
 const DISHES = ['bibimbap', 'bulgogi', 'kimchi', 'japchae', 'tteokbokki'];
 /** Not on the menu: the poison order's dish, which no kitchen can cook. */
 const POISON_DISH = 'sannakji';
-/** The dashboard, as `npx brigade dashboard` runs it. */
-const DASHBOARD = {
-  name: 'dashboard',
-  command: ['node', 'packages/cli/dist/main.js', 'dashboard', '--allow-actions'],
-  replicas: 1,
-};
 const started = Date.now();
 const processes: RunningProcess[] = [];
 const opsPorts: number[] = [];
@@ -139,17 +133,10 @@ async function main(): Promise<void> {
   }
   const dashboardPort = Number(process.env['DASHBOARD_PORT'] ?? (await freePort()));
   const dashboard = `http://127.0.0.1:${dashboardPort}/`;
-  const dashboardCommand = [...DASHBOARD.command, '--port', String(dashboardPort)];
-  processes.push(
-    startProcess(
-      { ...DASHBOARD, command: dashboardCommand },
-      'dashboard',
-      { NATS_URL: natsUrl },
-      logDir,
-    ),
-  );
+  const dashboardService = dashboardProcess('--allow-actions', '--port', String(dashboardPort));
+  processes.push(startProcess(dashboardService, 'dashboard', { NATS_URL: natsUrl }, logDir));
   say(
-    `started dashboard (${dashboardCommand.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
+    `started dashboard (${dashboardService.command.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
   );
   const base = `http://127.0.0.1:${port}`;
   await whileStarting(async () => {

@@ -18,3 +18,12 @@ export const TOPOLOGY: readonly ServiceProcess[] = [
   { name: 'reception', command: ['node', 'apps/reception/dist/main.js'], replicas: 1, http: true },
   { name: 'audit', command: ['node', 'apps/audit/dist/main.js'], replicas: 1 },
 ];
+
+/** `brigade dashboard` with `flags`, as the demo and the specs run it beside the restaurant. */
+export function dashboardProcess(...flags: string[]): ServiceProcess {
+  return {
+    name: 'dashboard',
+    command: ['node', 'packages/cli/dist/main.js', 'dashboard', ...flags],
+    replicas: 1,
+  };
+}

@@ -3,12 +3,11 @@ import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
 import { freePort, startProcess, type RunningProcess } from '../scripts/supervisor';
-import { join } from 'node:path';
 import { launchBrowser, lowestContrast, overflowsSideways, screenshot } from './support/browser';
-import { Restaurant } from './support/restaurant';
+import { Restaurant, TEST_LOGS } from './support/restaurant';
+import { dashboardProcess } from '../scripts/topology';
 
 const json = JSONCodec();
-const LOGS = join(__dirname, '..', '.demo', 'test-logs');
 
 /** `brigade dashboard` as a user runs it, on a port of its own. */
 async function startDashboard(
@@ -19,21 +18,10 @@ async function startDashboard(
   const port = await freePort();
   const proc = cleanup.add(
     startProcess(
-      {
-        name: 'dashboard',
-        command: [
-          'node',
-          'packages/cli/dist/main.js',
-          'dashboard',
-          '--port',
-          String(port),
-          ...flags,
-        ],
-        replicas: 1,
-      },
+      dashboardProcess('--port', String(port), ...flags),
       `dashboard-${port}`,
       { NATS_URL: natsUrl },
-      LOGS,
+      TEST_LOGS,
     ),
     (p) => p.stop(),
   );

@@ -4,7 +4,8 @@ import { waitFor, type Cleanup } from '@brigade/testing';
 import { freePort, REPO_ROOT, startProcess, type RunningProcess } from '../../scripts/supervisor';
 import { TOPOLOGY } from '../../scripts/topology';
 
-const LOGS = join(REPO_ROOT, '.demo', 'test-logs');
+/** Where the specs' service processes write their output. */
+export const TEST_LOGS = join(REPO_ROOT, '.demo', 'test-logs');
 
 export interface Order {
   id: string;
@@ -83,7 +84,7 @@ export class Restaurant {
     };
     if (name === 'kitchen') env['KITCHEN_ID'] = label;
     if (service.http) env['PORT'] = String(this.port);
-    const proc = this.cleanup.add(startProcess(service, label, env, LOGS), (p) => p.kill());
+    const proc = this.cleanup.add(startProcess(service, label, env, TEST_LOGS), (p) => p.kill());
     this.running.set(label, proc);
     return proc;
   }

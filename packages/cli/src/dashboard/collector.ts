@@ -61,6 +61,7 @@ const RECONNECT_PAUSE_MS = 2_000;
  */
 export class DashboardCollector {
   private client: BrigadeClient | undefined;
+  private jetstream: JetStreamApi | undefined;
   private readonly services: ServicesView;
   private snapshot: Snapshot;
   private readonly listeners = new Set<(snapshot: Snapshot) => void>();
@@ -142,6 +143,7 @@ export class DashboardCollector {
   private async tryConnect(): Promise<BrigadeClient | undefined> {
     try {
       this.client = await this.connect();
+      this.jetstream = new JetStreamApi(this.client.bus, this.settings.timeoutMs);
       this.connectFailure = undefined;
       return this.client;
     } catch (err) {
@@ -183,8 +185,8 @@ export class DashboardCollector {
         problems['services'] = (err as Error).message;
         return this.snapshot.services;
       }),
-      jetstream
-        ? new JetStreamApi(client.bus, this.settings.timeoutMs).streams().catch((err: unknown) => {
+      jetstream && this.jetstream
+        ? this.jetstream.streams().catch((err: unknown) => {
             problems['streams'] = (err as Error).message;
             return this.snapshot.streams;
           })
