@@ -131,6 +131,7 @@ async function events(r: Requester, durable: boolean): Promise<Measurement> {
   }
   const handled = await whenHandled();
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   if (durable) {
     // Keep a window of acknowledgements outstanding, as a real producer would.
     const window = new Set<Promise<unknown>>();
@@ -145,7 +146,14 @@ async function events(r: Requester, durable: boolean): Promise<Measurement> {
   }
   const report = await handled();
   const seconds = (performance.now() - started) / 1_000;
-  return { ops, seconds, perSecond: ops / seconds, handlerCpuNs: report.cpuNsPerEvent };
+  const cpu = process.cpuUsage(cpuAtStart);
+  return {
+    ops,
+    seconds,
+    perSecond: ops / seconds,
+    handlerCpuNs: report.cpuNsPerEvent,
+    senderCpuNs: ((cpu.user + cpu.system) * 1_000) / ops,
+  };
 }
 
 async function main(): Promise<void> {

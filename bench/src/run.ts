@@ -172,6 +172,10 @@ async function memory(seconds: number): Promise<{ idleMb: number; samples: numbe
   });
 }
 
+/** The median of a CPU time per message of the runs, in µs. */
+const cpuUs = (ms: readonly Measurement[], key: 'handlerCpuNs' | 'senderCpuNs'): string =>
+  (median(ms.map((m) => m[key] ?? 0)) / 1_000).toFixed(2);
+
 const fmt = (n: number): string => (n >= 1_000 ? `${(n / 1_000).toFixed(1)}k` : n.toFixed(0));
 
 async function main(): Promise<void> {
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
       const detail =
         c.scenario === 'request'
           ? `  p50 ${median(ms.map((m) => m.p50 ?? 0)).toFixed(0)} µs  p99 ${median(ms.map((m) => m.p99 ?? 0)).toFixed(0)} µs`
-          : `  handler CPU ${(median(ms.map((m) => m.handlerCpuNs ?? 0)) / 1_000).toFixed(2)} µs/msg`;
+          : `  CPU per message: handler ${cpuUs(ms, 'handlerCpuNs')} µs, sender ${cpuUs(ms, 'senderCpuNs')} µs`;
       let ratioText = '';
       // The checked ratio: a variant against plain Brigade, plain Brigade against raw `nats`.
       let checked: number | undefined;

@@ -68,6 +68,8 @@ export interface Measurement {
   readonly p99?: number;
   /** Events: the handler process's CPU time per event (user and system), in nanoseconds. */
   readonly handlerCpuNs?: number;
+  /** Events: the load generator's CPU time per event sent, from the first send to the report. */
+  readonly senderCpuNs?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
