@@ -12,3 +12,4 @@ export { HandlerCounters } from './runtime/handler-stats';
 export { HandlerInvoker } from './runtime/handler-invoker';
 export { HandlerContext, type ContextEnvironment } from './runtime/handler-context';
 export { NatsTransport } from './transport/nats-transport';
+export { jsonCodec } from './transport/json.codec';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CodecError, decodeJson } from '@brigade/core';
+import { jsonCodec } from '@brigade/core/internal';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
@@ -23,5 +24,26 @@ describe('decodeJson, the codec of every message', () => {
     const broken = bytes(JSON.stringify({ fill }));
     broken[10] = 0xff;
     expect(() => decodeJson(broken)).to.throw(CodecError, /not valid JSON/);
+  });
+});
+
+describe('jsonCodec.encode, the body of every message sent', () => {
+  it('encodes like TextEncoder, each body its own bytes, across slabs and for large bodies', () => {
+    const values = Array.from({ length: 2_000 }, (_, i) => ({
+      id: i,
+      // Multi-byte UTF-8 (Korean, emoji), and lengths around the slab's limit for one body.
+      text: i % 3 === 0 ? '비빔밥 🍲'.repeat(i % 90) : 'x'.repeat(i % 2_100),
+    }));
+    values.push({ id: -1, text: 'y'.repeat(100_000) });
+    const bodies = values.map((value) => jsonCodec.encode(value));
+    bodies.forEach((body, i) => {
+      expect(body).to.be.instanceOf(Uint8Array);
+      expect(Buffer.from(body).equals(bytes(JSON.stringify(values[i])))).to.equal(true);
+    });
+    // Writing into one body leaves every other as it was.
+    bodies.forEach((body, i) => body.fill(i % 251));
+    bodies.forEach((body, i) => expect(body.every((byte) => byte === i % 251)).to.equal(true));
+    const again = values.map((value) => jsonCodec.encode(value));
+    again.forEach((body, i) => expect(decodeJson(body)).to.deep.equal(values[i]));
   });
 });

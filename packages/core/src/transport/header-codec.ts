@@ -1,4 +1,5 @@
-import { headers as createHeaders, Match, type MsgHdrs } from 'nats';
+import { Match, MsgHdrsImpl, type MsgHdrs } from 'nats';
+import { encodeUtf8 } from './utf8-slab';
 import type { HeaderInit, WireHeaders, WireMessage } from './wire-message';
 
 const MALFORMED_HEADERS =
@@ -48,13 +49,20 @@ export function headerRecord(headers: WireHeaders | undefined): Record<string, s
   return record;
 }
 
+/** Headers Brigade sends: the client's own, their block encoded into the shared slab. */
+class OutgoingHeaders extends MsgHdrsImpl {
+  override encode(): Uint8Array {
+    return encodeUtf8(this.toString());
+  }
+}
+
 export function toMsgHdrs(init: HeaderInit | undefined): MsgHdrs | undefined {
   if (init === undefined) return undefined;
   let hdrs: MsgHdrs | undefined;
   for (const name in init) {
     const value = init[name];
     if (value === undefined) continue;
-    hdrs ??= createHeaders();
+    hdrs ??= new OutgoingHeaders();
     if (typeof value === 'string') hdrs.set(name, value);
     else for (const v of value) hdrs.append(name, v);
   }

@@ -1,6 +1,6 @@
 import { CodecError } from '../common/errors';
+import { encodeUtf8 } from './utf8-slab';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
 
@@ -26,7 +26,7 @@ export const jsonCodec = {
         cause,
       });
     }
-    return text === undefined ? EMPTY : encoder.encode(text);
+    return text === undefined ? EMPTY : encodeUtf8(text);
   },
 
   /** Throws `CodecError` with the parser's reason on malformed UTF-8 or JSON, or on JSON too deep. */
