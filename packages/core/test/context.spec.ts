@@ -24,6 +24,7 @@ describe('message context and propagation @integration', () => {
   const contexts: MessageContext[] = [];
   const abortedAfter: number[] = [];
   let sentAt = 0;
+  const gates = new Map<number, () => void>();
   const logs = captureLogs();
 
   @Service({ name: 'relay' })
@@ -36,6 +37,21 @@ describe('message context and propagation @integration', () => {
       ctx.logger.info('forwarding');
       await this.bus.publish('relay.out', body);
       await this.bus.request('relay.downstream', body);
+    }
+
+    /** Not async: publishes from a timer, a `.then` and a microtask, after it returned. */
+    @Subscribe('relay.later')
+    later(body: { n: number }): void {
+      setTimeout(() => void this.bus.publish('relay.out', { ...body, via: 'timer' }), 5);
+      void Promise.resolve().then(() => this.bus.publish('relay.out', { ...body, via: 'then' }));
+      queueMicrotask(() => void this.bus.publish('relay.out', { ...body, via: 'microtask' }));
+    }
+
+    /** Waits for its turn, so that messages finish in another order than they came. */
+    @Subscribe('relay.gated', { concurrency: 8 })
+    async gated(body: { n: number }): Promise<void> {
+      await new Promise<void>((resolve) => gates.set(body.n, resolve));
+      await this.bus.publish('relay.out', body);
     }
 
     @Endpoint('relay.ask')
@@ -142,6 +158,67 @@ describe('message context and propagation @integration', () => {
     expect(id).to.match(/^[0-9a-f]{24}$/);
     expect(out[0]?.headers?.get('correlation-id')).to.equal(id);
     expect(out[0]?.headers?.get('traceparent')).to.equal('', 'no trace is invented');
+  });
+
+  it('carries the correlation id onto what a handler sends from timers, `.then` and microtasks after it returned', async () => {
+    const out = collect('relay.out');
+    await client.flush();
+    for (const n of [1, 2]) {
+      const h = headers();
+      h.set('correlation-id', `later-${n}`);
+      client.publish('relay.later', json.encode({ n }), { headers: h });
+    }
+    await waitFor(() => out.length === 6);
+    const sent = out.map((m) => {
+      const body = json.decode(m.data) as { n: number; via: string };
+      return `${body.via} ${body.n} ${m.headers?.get('correlation-id') ?? 'none'}`;
+    });
+    expect(sent.sort()).to.deep.equal([
+      'microtask 1 later-1',
+      'microtask 2 later-2',
+      'then 1 later-1',
+      'then 2 later-2',
+      'timer 1 later-1',
+      'timer 2 later-2',
+    ]);
+  });
+
+  it('keeps each message its own context when handlers finish in another order than they began', async () => {
+    const out = collect('relay.out');
+    await client.flush();
+    for (const n of [1, 2, 3, 4]) {
+      const h = headers();
+      h.set('correlation-id', `gated-${n}`);
+      client.publish('relay.gated', json.encode({ n }), { headers: h });
+    }
+    await waitFor(() => gates.size === 4);
+    for (const n of [3, 1, 4, 2]) gates.get(n)?.();
+    await waitFor(() => out.length === 4);
+    for (const msg of out) {
+      const { n } = json.decode(msg.data) as { n: number };
+      expect(msg.headers?.get('correlation-id')).to.equal(`gated-${n}`);
+    }
+    gates.clear();
+  });
+
+  it('leaves no context behind: what the app sends outside a handler, after one ran, carries none', async () => {
+    const out = collect('relay.out');
+    collect('relay.downstream', true);
+    await client.flush();
+    const h = headers();
+    h.set('correlation-id', 'order-99');
+    h.set('traceparent', TRACEPARENT);
+    client.publish('relay.in', json.encode({}), { headers: h });
+    await waitFor(() => out.length === 1);
+    // From a timer, a promise and the test's own code, none of them started by a handler.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await app.bus.publish('relay.out', { outside: 'timer' });
+    await Promise.resolve().then(() => app.bus.publish('relay.out', { outside: 'then' }));
+    await waitFor(() => out.length === 3);
+    expect(out[0]?.headers?.get('correlation-id')).to.equal('order-99');
+    for (const msg of out.slice(1)) {
+      expect(msg.headers, JSON.stringify(json.decode(msg.data))).to.equal(undefined);
+    }
   });
 
   it("binds the handler's logger to the correlation id", async () => {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HandlerDefinition } from '../discovery/handler-definition';
 import { headerRecord, headersOf, readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
@@ -27,9 +26,6 @@ export interface ContextEnvironment {
   readonly logger: Logger;
   readonly shutdownSignal: AbortSignal;
 }
-
-/** The context of the message being handled, found by the Bus when it publishes. */
-export const currentContext = new AsyncLocalStorage<HandlerContext>();
 
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {

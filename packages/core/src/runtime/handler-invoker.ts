@@ -3,7 +3,8 @@ import { BadRequestError, type ServiceError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { toServiceError } from './error-codec';
 import { HandlerCounters } from './handler-stats';
-import { currentContext, HandlerContext, type ContextEnvironment } from './handler-context';
+import { HandlerContext, type ContextEnvironment } from './handler-context';
+import { runInContext } from './context-scope';
 import type { Logger } from '../common/logger';
 import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
@@ -112,8 +113,8 @@ export class HandlerInvoker {
     let result: unknown;
     try {
       result = tracing
-        ? tracing.run(ctx, () => currentContext.run(ctx, this.method, payload, ctx))
-        : currentContext.run(ctx, this.method, payload, ctx);
+        ? tracing.run(ctx, () => runInContext(ctx, this.method, payload))
+        : runInContext(ctx, this.method, payload);
     } catch (err) {
       done(ctx, err ?? new Error('threw without a reason'), undefined);
       return;

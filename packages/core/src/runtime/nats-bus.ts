@@ -32,7 +32,7 @@ import {
   type RequestOptions,
 } from './bus';
 import { decodeErrorReply } from './error-codec';
-import { currentContext } from './handler-context';
+import { currentHandlerContext } from './context-scope';
 import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
 import { runChain } from './middleware';
 import { REQUEST_TIMEOUT } from './trace-context';
@@ -255,7 +255,7 @@ function withPropagation(
   headers: HeaderInit | undefined,
   timeoutMs?: number,
 ): HeaderInit | undefined {
-  const ctx = currentContext.getStore();
+  const ctx = currentHandlerContext();
   if (!ctx && timeoutMs === undefined) return headers;
   const merged: Record<string, string | readonly string[]> = {};
   if (ctx) Object.assign(merged, ctx.propagationHeaders());

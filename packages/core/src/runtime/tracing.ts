@@ -14,7 +14,8 @@ import type { HandlerDefinition } from '../discovery/handler-definition';
 import type { ServiceError } from '../common/errors';
 import type { OutgoingMessage } from '../common/middleware';
 import { readHeader } from '../transport/header-codec';
-import { currentContext, type HandlerContext } from './handler-context';
+import type { HandlerContext } from './handler-context';
+import { currentHandlerContext } from './context-scope';
 import { TRACEPARENT, TRACESTATE } from './trace-context';
 import { formatTraceparent } from './traceparent';
 import { BRIGADE_VERSION } from './version';
@@ -175,7 +176,7 @@ export function startSendSpan(tracer: Tracer, message: OutgoingMessage): Span {
   let parent = context.active();
   if (trace.getSpan(parent) === undefined) {
     // No context manager (an SDK without one): the handler being run is the parent still.
-    const handlerSpan = currentContext.getStore()?.span;
+    const handlerSpan = currentHandlerContext()?.span;
     if (handlerSpan) parent = trace.setSpan(parent, handlerSpan);
   }
   const correlationId = message.headers['correlation-id'];
