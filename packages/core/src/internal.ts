@@ -11,5 +11,6 @@ export { JetStreamContext } from './jetstream/jetstream-context';
 export { HandlerCounters } from './runtime/handler-stats';
 export { HandlerInvoker } from './runtime/handler-invoker';
 export { HandlerContext, type ContextEnvironment } from './runtime/handler-context';
+export { HookedScope, StorageScope, type ContextScope } from './runtime/context-scope';
 export { NatsTransport } from './transport/nats-transport';
 export { jsonCodec } from './transport/json.codec';
