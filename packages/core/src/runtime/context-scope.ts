@@ -20,6 +20,7 @@ import type { HandlerContext } from './handler-context';
  * promise or callback to its continuation: no async hook at all, and `run` is cheap. There it is
  * the one used; an async hook would switch on promise hooks for the whole process instead.
  */
+
 /** Runs a handler with its message's context current, and says which context is current. */
 export interface ContextScope {
   /** Calls `method` with `payload` and `ctx`, `ctx` current in it and in all it continues with. */
