@@ -7,8 +7,9 @@
  * `SMALL` and `LARGE` events through the connection's parser; the difference divided by the
  * difference in events is the cost of one, start-up and JIT warm-up cancelled out. V8 compiles on
  * its main thread here (`--no-concurrent-recompilation`), so that the counts do not depend on
- * when a background compile lands. For comparing changes of the per-message path; the throughput
- * that users see is `npm run bench`'s.
+ * when a background compile lands, and its hash and random seeds are fixed, so that hash tables
+ * are laid out alike in every run. Run it on an otherwise idle machine. For comparing changes of
+ * the per-message path; the throughput that users see is `npm run bench`'s.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
