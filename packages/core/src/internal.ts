@@ -14,3 +14,5 @@ export { HandlerContext, type ContextEnvironment } from './runtime/handler-conte
 export { HookedScope, StorageScope, type ContextScope } from './runtime/context-scope';
 export { NatsTransport } from './transport/nats-transport';
 export { jsonCodec } from './transport/json.codec';
+export { headerBlockText, IRREGULAR, scanHeaderBlock } from './transport/header-block';
+export { headerFault, readHeader } from './transport/header-codec';

@@ -1,4 +1,5 @@
 import { Match, MsgHdrsImpl, type MsgHdrs } from 'nats';
+import { headerBlockText, IRREGULAR, scanHeaderBlock } from './header-block';
 import { encodeUtf8 } from './utf8-slab';
 import type { HeaderInit, WireHeaders, WireMessage } from './wire-message';
 
@@ -6,14 +7,40 @@ const MALFORMED_HEADERS =
   'malformed headers: a header name holds a character NATS does not allow (space, colon, control or non-ASCII)';
 
 /**
+ * Where a message the `nats` client parsed keeps what it received: the length of the header block
+ * (`_msg.hdr`, -1 for none) at the start of the received bytes (`_rdata`). These are fields of the
+ * client's message class rather than its documented interface: a message without them (another
+ * version of the client, a JetStream message) is read through its decoded `headers`.
+ */
+interface ParsedMessage {
+  readonly _msg?: { readonly hdr?: unknown };
+  readonly _rdata?: unknown;
+}
+
+/** The length of the header block of a message the client parsed (-1: none); else `undefined`. */
+function blockLength(msg: WireMessage): number | undefined {
+  const parsed = msg as ParsedMessage;
+  const hdr = parsed._msg?.hdr;
+  if (typeof hdr !== 'number') return undefined;
+  if (hdr < 0) return -1;
+  return parsed._rdata instanceof Uint8Array && hdr <= parsed._rdata.length ? hdr : undefined;
+}
+
+const receivedBytes = (msg: WireMessage): Uint8Array => (msg as ParsedMessage)._rdata as Uint8Array;
+
+/**
  * Why a message's header block cannot be decoded, or `undefined` when it can (or there is none).
  * The `nats` client decodes headers on first read and throws on bytes it does not accept (a space,
  * colon, control or non-ASCII character in a name), although the server passes them on; a throw
  * inside its subscription callback would stop the connection reading. Every path that takes a
- * message asks this first: once it answered `undefined`, the decoded headers are cached and every
- * later read is safe.
+ * message asks this first. A block `scanHeaderBlock` reads as regular is one the client decodes;
+ * any other is decoded by the client here, and once that succeeded its result is cached: every
+ * later read of `headers` is safe either way.
  */
 export function headerFault(msg: WireMessage): string | undefined {
+  const end = blockLength(msg);
+  if (end === -1) return undefined;
+  if (end !== undefined && scanHeaderBlock(receivedBytes(msg), end) !== IRREGULAR) return undefined;
   try {
     void msg.headers;
     return undefined;
@@ -36,8 +63,18 @@ export function headersOf(msg: WireMessage): WireHeaders | undefined {
   }
 }
 
-/** Reads a header case-insensitively; `undefined` when absent, empty or unreadable. */
+/**
+ * Reads a header case-insensitively; `undefined` when absent, empty or unreadable. From the
+ * received bytes when the block is regular (the first line naming it, as the client's decoding
+ * would give it), else through the client's decoding.
+ */
 export function readHeader(msg: WireMessage, name: string): string | undefined {
+  const end = blockLength(msg);
+  if (end === -1) return undefined;
+  if (end !== undefined) {
+    const found = scanHeaderBlock(receivedBytes(msg), end, name.toLowerCase());
+    if (found !== IRREGULAR) return found === '' ? undefined : found;
+  }
   const value = headersOf(msg)?.get(name, Match.IgnoreCase);
   return value === undefined || value === '' ? undefined : value;
 }
@@ -49,22 +86,23 @@ export function headerRecord(headers: WireHeaders | undefined): Record<string, s
   return record;
 }
 
-/** Headers Brigade sends: the client's own, their block encoded into the shared slab. */
+/**
+ * Headers Brigade sends: their block written from the record once (`headerBlockText`) and encoded
+ * into the shared slab. Only `encode` is for use: the transport hands these to the client's
+ * publish, which reads nothing else of them.
+ */
 class OutgoingHeaders extends MsgHdrsImpl {
+  constructor(private readonly block: string) {
+    super();
+  }
+
   override encode(): Uint8Array {
-    return encodeUtf8(this.toString());
+    return encodeUtf8(this.block);
   }
 }
 
+/** The headers to send for `init`; `undefined` when it has no value. Throws on a bad name or value. */
 export function toMsgHdrs(init: HeaderInit | undefined): MsgHdrs | undefined {
-  if (init === undefined) return undefined;
-  let hdrs: MsgHdrs | undefined;
-  for (const name in init) {
-    const value = init[name];
-    if (value === undefined) continue;
-    hdrs ??= new OutgoingHeaders();
-    if (typeof value === 'string') hdrs.set(name, value);
-    else for (const v of value) hdrs.append(name, v);
-  }
-  return hdrs;
+  const block = init === undefined ? undefined : headerBlockText(init);
+  return block === undefined ? undefined : new OutgoingHeaders(block);
 }
