@@ -71,10 +71,15 @@ async function perSent(impl: string): Promise<number> {
 }
 
 function report(what: string, brigade: number, raw: number, rawName = 'raw'): void {
+  const difference = Math.round(brigade - raw);
   console.log(`instructions per ${what} (~100-byte JSON, parsed)`);
-  console.log(`  brigade  ${brigade.toFixed(0).padStart(7)}`);
-  console.log(`  ${rawName.padEnd(8)} ${raw.toFixed(0).padStart(7)}`);
-  console.log(`  Brigade's own part: ${(brigade - raw).toFixed(0)}`);
+  console.log(`  ${'brigade'.padEnd(20)} ${brigade.toFixed(0).padStart(7)}`);
+  console.log(`  ${rawName.padEnd(20)} ${raw.toFixed(0).padStart(7)}`);
+  console.log(
+    difference >= 0
+      ? `  Brigade's own part: ${difference}`
+      : `  Brigade takes ${-difference} fewer than ${rawName}`,
+  );
 }
 
 async function main(): Promise<void> {

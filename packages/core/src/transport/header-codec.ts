@@ -17,13 +17,15 @@ interface ParsedMessage {
   readonly _rdata?: unknown;
 }
 
-/** The length of the header block of a message the client parsed (-1: none); else `undefined`. */
-function blockLength(msg: WireMessage): number | undefined {
-  const parsed = msg as ParsedMessage;
-  const hdr = parsed._msg?.hdr;
-  if (typeof hdr !== 'number') return undefined;
-  if (hdr < 0) return -1;
-  return parsed._rdata instanceof Uint8Array && hdr <= parsed._rdata.length ? hdr : undefined;
+/** `_msg.hdr` of a message without a header block: most events. */
+const NO_BLOCK = -1;
+
+const blockLengthOf = (msg: WireMessage): unknown => (msg as ParsedMessage)._msg?.hdr;
+
+/** Whether `hdr` is the length of a header block at the start of the message's received bytes. */
+function isReceivedBlock(msg: WireMessage, hdr: unknown): hdr is number {
+  const bytes = (msg as ParsedMessage)._rdata;
+  return typeof hdr === 'number' && hdr >= 0 && bytes instanceof Uint8Array && hdr <= bytes.length;
 }
 
 const receivedBytes = (msg: WireMessage): Uint8Array => (msg as ParsedMessage)._rdata as Uint8Array;
@@ -38,9 +40,16 @@ const receivedBytes = (msg: WireMessage): Uint8Array => (msg as ParsedMessage)._
  * later read of `headers` is safe either way.
  */
 export function headerFault(msg: WireMessage): string | undefined {
-  const end = blockLength(msg);
-  if (end === -1) return undefined;
-  if (end !== undefined && scanHeaderBlock(receivedBytes(msg), end) !== IRREGULAR) return undefined;
+  const hdr = blockLengthOf(msg);
+  if (hdr === NO_BLOCK) return undefined;
+  if (isReceivedBlock(msg, hdr) && scanHeaderBlock(receivedBytes(msg), hdr) !== IRREGULAR) {
+    return undefined;
+  }
+  return decodingFault(msg);
+}
+
+/** `headerFault` by the client's own decoding. */
+function decodingFault(msg: WireMessage): string | undefined {
   try {
     void msg.headers;
     return undefined;
@@ -69,10 +78,10 @@ export function headersOf(msg: WireMessage): WireHeaders | undefined {
  * would give it), else through the client's decoding.
  */
 export function readHeader(msg: WireMessage, name: string): string | undefined {
-  const end = blockLength(msg);
-  if (end === -1) return undefined;
-  if (end !== undefined) {
-    const found = scanHeaderBlock(receivedBytes(msg), end, name.toLowerCase());
+  const hdr = blockLengthOf(msg);
+  if (hdr === NO_BLOCK) return undefined;
+  if (isReceivedBlock(msg, hdr)) {
+    const found = scanHeaderBlock(receivedBytes(msg), hdr, name.toLowerCase());
     if (found !== IRREGULAR) return found === '' ? undefined : found;
   }
   const value = headersOf(msg)?.get(name, Match.IgnoreCase);
