@@ -16,3 +16,5 @@ export { NatsTransport } from './transport/nats-transport';
 export { jsonCodec } from './transport/json.codec';
 export { headerBlockText, IRREGULAR, scanHeaderBlock } from './transport/header-block';
 export { headerFault, readHeader } from './transport/header-codec';
+export { readFramesOf } from './transport/frame-reader';
+export { encodeCommandsOf } from './transport/command-encoding';

@@ -9,20 +9,10 @@ import {
   scanHeaderBlock,
 } from '@brigade/core/internal';
 import { Cleanup, NatsServer, RawNatsConnection } from '@brigade/testing';
+import { random } from './support/random';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
-
-/** Deterministic pseudo-random numbers (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * What header blocks are made of, hostile pieces included: lone CR and LF, controls, DEL, bytes

@@ -15,6 +15,8 @@ import type { ConnectionState, ConnectionStatus } from './connection-status';
 import { isNoResponders, toMsgHdrs } from './header-codec';
 import { RequestMux } from './request-mux';
 import { describeConnectFailure } from './connect-failure';
+import { readFramesOf } from './frame-reader';
+import { encodeCommandsOf } from './command-encoding';
 import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
 
@@ -29,6 +31,8 @@ export class NatsTransport {
     readonly connection: NatsConnection,
     private readonly logger: Logger,
   ) {
+    readFramesOf(connection);
+    encodeCommandsOf(connection);
     this.mux = new RequestMux(connection);
     void this.watchStatus();
     void connection.closed().then((err) => {
