@@ -31,8 +31,14 @@ export class NatsTransport {
     readonly connection: NatsConnection,
     private readonly logger: Logger,
   ) {
-    readFramesOf(connection);
-    encodeCommandsOf(connection);
+    // Faster paths through the client's internals; a client without them keeps its own.
+    const reads = readFramesOf(connection);
+    const encodes = encodeCommandsOf(connection);
+    if (!reads || !encodes)
+      logger.debug(
+        { reads, encodes },
+        'the nats client lacks internals Brigade reads or sends with',
+      );
     this.mux = new RequestMux(connection);
     void this.watchStatus();
     void connection.closed().then((err) => {
