@@ -72,11 +72,12 @@ class FrameReader {
   private tail: Uint8Array | undefined;
   private filled = 0;
   private need = 0;
-  // The control line `control` read last: token bounds and numbers.
+  // The control line `control` read last: token bounds, and what they say.
   private readonly bounds = new Int32Array(MAX_TOKENS * 2);
-  private tokens = 0;
-  private withHeaders = false;
+  private replied = false;
   private lineEnd = 0;
+  private sid = 0;
+  private hdr = -1;
   private size = 0;
   /** The subject of the last message, a copy: the next message on the same subject shares it. */
   private subject = new Uint8Array(0);
@@ -175,17 +176,17 @@ class FrameReader {
     }
     if (i >= end) return NEED_MORE;
     if (buf[i] !== LF || tokens < maxTokens - 1) return OTHER;
-    this.tokens = tokens;
-    this.withHeaders = maxTokens === MAX_TOKENS;
-    this.lineEnd = i + 1;
-    // The numbers: sid second, size last, the header length before it for HMSG.
-    if (this.number(buf, 1) < 0) return OTHER;
+    // The numbers: sid second, size last, the header length before it for HMSG (-1 for MSG).
+    const sid = this.number(buf, 1);
     const size = this.number(buf, tokens - 1);
-    if (size < 0 || size > MAX_SIZE) return OTHER;
-    if (this.withHeaders) {
-      const hdr = this.number(buf, tokens - 2);
-      if (hdr < 0 || hdr > size) return OTHER;
-    }
+    const hdr = maxTokens === MAX_TOKENS ? this.number(buf, tokens - 2) : -1;
+    if (sid < 0 || size < 0 || size > MAX_SIZE) return OTHER;
+    if (maxTokens === MAX_TOKENS && (hdr < 0 || hdr > size)) return OTHER;
+    // With a reply subject, it is the third token: subject sid reply [hdr] size.
+    this.replied = tokens === maxTokens;
+    this.lineEnd = i + 1;
+    this.sid = sid;
+    this.hdr = hdr;
     this.size = size;
     return this.lineEnd - at + size + 2;
   }
@@ -212,18 +213,15 @@ class FrameReader {
     const end = at + length;
     if (buf[end - 2] !== CR || buf[end - 1] !== LF) return false;
     const bounds = this.bounds;
-    const tokens = this.tokens;
     // Built in the order the client's parser builds its own, so both have one shape.
     const ma = {} as MsgArg;
     ma.sid = -1;
     ma.hdr = -1;
     ma.size = -1;
     ma.subject = this.subjectOf(buf, bounds[0] as number, bounds[1] as number);
-    ma.sid = this.number(buf, 1);
-    // With a reply subject, it is the third token: subject sid reply [hdr] size.
-    const replied = tokens === (this.withHeaders ? MAX_TOKENS : MAX_TOKENS - 1);
-    ma.reply = replied ? view(buf, bounds[4] as number, bounds[5] as number) : undefined;
-    if (this.withHeaders) ma.hdr = this.number(buf, tokens - 2);
+    ma.sid = this.sid;
+    ma.reply = this.replied ? view(buf, bounds[4] as number, bounds[5] as number) : undefined;
+    ma.hdr = this.hdr;
     ma.size = this.size;
     this.protocol.processMsg(ma, view(buf, this.lineEnd, end - 2));
     return true;
