@@ -394,12 +394,14 @@ describe('brigade CLI @integration', () => {
       const ls = await brigade(['dlq', 'ls', ...server$()]);
       expect(ls.code, ls.stderr).to.equal(0);
       const row = ls.stdout.trim().split('\n')[1] ?? '';
-      expect(row).to.match(/^(\d+)\s+\S+\s+ORDERS\/kitchen_cook#\d+\s+orders\.placed\s+1\s+burnt$/);
+      expect(row).to.match(
+        /^(\d+)\s+\S+\s+ORDERS\/kitchen_cook#\d+\s+orders\.placed\s+1\s+Error: burnt$/,
+      );
       const seq = row.split(/\s+/)[0] as string;
 
       const show = await brigade(['dlq', 'show', seq, ...server$()]);
       expect(show.stdout)
-        .to.include('reason     burnt')
+        .to.include('reason     Error: burnt')
         .and.include('header     x-table: 7')
         .and.include('"id": "bad"');
       const json = JSON.parse(

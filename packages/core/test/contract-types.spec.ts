@@ -11,6 +11,8 @@ import {
   Subscribe,
   type Bus,
   type HandledRequestOf,
+  type Middleware,
+  type OutgoingMiddleware,
   type ReceivedReplyOf,
   type RequestOf,
 } from '@brigade/core';
@@ -102,6 +104,31 @@ export async function callers(bus: Bus): Promise<void> {
   void plain.busy;
   await bus.publish('anything.goes', { at: 'all' });
 }
+
+// Middleware: a forgotten `return next()` does not compile; every correct form does.
+export const middlewareForms: Middleware[] = [
+  (_invocation, next) => next(),
+  async (_invocation, next) => ({ wrapped: await next() }),
+  async (_invocation, next) => {
+    await next();
+  },
+  (invocation, next) => (invocation.payload === undefined ? undefined : next()),
+  (invocation, next) => {
+    if (invocation.context.replyExpected) return 'answered here';
+    return next();
+  },
+  // @ts-expect-error next() is called and its result neither returned nor awaited
+  (_invocation, next) => {
+    void next();
+  },
+];
+export const outgoingForms: OutgoingMiddleware[] = [
+  (_message, next) => next(),
+  // @ts-expect-error the same mistake on the way out
+  (_message, next) => {
+    void next();
+  },
+];
 
 describe('contract types', () => {
   it('declares entries that carry their subjects and schemas', () => {

@@ -60,6 +60,8 @@ describe('discovery', () => {
           queue: 'kitchen',
           concurrency: 64,
           maxPending: 10_000,
+          timeoutMs: 30_000,
+          timeoutGraceMs: 5_000,
           payload: 'json',
           metadata: {},
           durable: undefined,
@@ -73,6 +75,8 @@ describe('discovery', () => {
           queue: 'q',
           concurrency: 64,
           maxPending: 10_000,
+          timeoutMs: 30_000,
+          timeoutGraceMs: 5_000,
           payload: 'json',
           metadata: {},
           durable: undefined,
@@ -81,6 +85,57 @@ describe('discovery', () => {
       ]);
       expect(Object.isFrozen(service)).to.equal(true);
       expect(Object.isFrozen(service?.handlers[0])).to.equal(true);
+    });
+
+    it('resolves timeouts: the handler’s, else the service’s, else 30 s (5 min for durable handlers), grace 5 s', () => {
+      @Service({ name: 'timed' })
+      class Defaults {
+        @Endpoint('t.a')
+        a(): void {}
+
+        @Subscribe('t.b', { durable: { stream: 'T' } })
+        b(): void {}
+
+        @Endpoint('t.c', { timeout: '2s', timeoutGrace: 250 })
+        c(): void {}
+      }
+      @Service({ name: 'timed2', timeout: '10s', timeoutGrace: '1s' })
+      class FromService {
+        @Subscribe('t.d', { durable: { stream: 'T' } })
+        d(): void {}
+
+        @Endpoint('t.e', { timeout: 500 })
+        e(): void {}
+      }
+      const timeouts = (target: unknown) =>
+        explore(target)[0]?.handlers.map((h) => [h.name, h.timeoutMs, h.timeoutGraceMs]);
+      expect(timeouts(Defaults)).to.deep.equal([
+        ['a', 30_000, 5_000],
+        ['b', 300_000, 5_000],
+        ['c', 2_000, 250],
+      ]);
+      expect(timeouts(FromService)).to.deep.equal([
+        ['d', 10_000, 1_000],
+        ['e', 500, 1_000],
+      ]);
+    });
+
+    it('refuses timeouts that are no durations, zero, or longer than a timer can wait', () => {
+      for (const [timeout, problem] of [
+        ['soon', "invalid timeout 'soon': a duration is milliseconds or a string like"],
+        [0, 'invalid timeout 0: a timeout is over 0 and at most 2147483647 ms'],
+        ['30d', "invalid timeout '30d': a timeout is over 0 and at most 2147483647 ms"],
+      ] as const) {
+        @Service({ name: 'bad' })
+        class Bad {
+          @Endpoint('bad.a', { timeout })
+          a(): void {}
+        }
+        expect(() => explore(Bad), String(timeout)).to.throw(DefinitionError, problem);
+      }
+      @Service({ name: 'bad', timeoutGrace: -1 })
+      class BadGrace {}
+      expect(() => explore(BadGrace)).to.throw(DefinitionError, 'invalid timeoutGrace -1');
     });
 
     it('defaults the version to 0.0.0', () => {

@@ -340,7 +340,7 @@ describe('durable events @integration', () => {
       });
       expect(attempts).to.deep.equal([1, 2, 3]);
       expect(letter).to.deep.include({
-        reason: 'cannot cook poison',
+        reason: 'Error: cannot cook poison',
         code: 500,
         attempts: 3,
         origin: { stream: 'ORDERS', consumer: 'picky_cook', sequence: 1, subject: 'orders.placed' },
@@ -382,8 +382,8 @@ describe('durable events @integration', () => {
       });
       expect(attempts).to.deep.equal([1, 1]);
       expect(letters.map((l) => [l.reason, l.code, l.attempts])).to.deep.equal([
-        ['dishes must not be empty', 422, 1],
-        ['unknown restaurant', 500, 1],
+        ['ValidationError: dishes must not be empty', 422, 1],
+        ['PermanentError: unknown restaurant', 500, 1],
       ]);
       expect(
         await app.deadLetters.list({ stream: 'ORDERS', consumer: 'someone_else' }),
@@ -511,7 +511,7 @@ describe('durable events @integration', () => {
         { reason: 'again', code: 500, attempts: 1 },
       );
       const letters = await app.deadLetters.list();
-      expect(letters.map((l) => l.reason)).to.deep.equal(['fails']);
+      expect(letters.map((l) => l.reason)).to.deep.equal(['Error: fails']);
     });
 
     it('finds, deletes and refuses unknown dead letters', async () => {
@@ -528,7 +528,7 @@ describe('durable events @integration', () => {
         const list = await app.deadLetters.list();
         return list.length === 1 ? list : undefined;
       });
-      expect((await app.deadLetters.get(letter?.sequence ?? 0)).reason).to.equal('always');
+      expect((await app.deadLetters.get(letter?.sequence ?? 0)).reason).to.equal('Error: always');
       await app.deadLetters.delete(letter?.sequence ?? 0);
       expect(await app.deadLetters.list()).to.deep.equal([]);
       const missing = await app.deadLetters.get(999).catch((e: unknown) => e);

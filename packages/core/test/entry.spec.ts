@@ -40,6 +40,49 @@ describe('Brigade.run entry helper @integration', () => {
       .and.include('stopped');
   });
 
+  it('logs a rejection nobody handled outside any handler, and keeps serving', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startChildService('faults.fixture.ts', server.url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => proc.output().includes("service 'faulty' started"), { timeout: 15_000 });
+    const client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    for (let i = 0; i < 3; i++) await client.request('faulty.reject', json.encode(0));
+    await waitFor(() => proc.output().includes('a rejection nobody handles'));
+    expect((await client.request('faulty.ping')).string()).to.equal('"pong"');
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('nothing handled it'));
+    expect(lines, 'the first in full, the others summed up later').to.have.length(1);
+    expect(JSON.parse(lines[0] as string)).to.deep.include({
+      level: 50,
+      thrown: 'Error: a rejection nobody handles',
+    });
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).to.equal(0);
+  });
+
+  it('stops gracefully and exits 1 on an exception nothing caught, answering what was in flight', async () => {
+    const server = cleanup.add(await NatsServer.start(), (s) => s.stop());
+    const proc = startChildService('faults.fixture.ts', server.url);
+    cleanup.add(proc.child, (c) => c.kill('SIGKILL'));
+    await waitFor(() => proc.output().includes("service 'faulty' started"), { timeout: 15_000 });
+    const client = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+    const inFlight = client.request('faulty.slow', json.encode(500), { timeout: 5_000 });
+    await client.request('faulty.throw', json.encode(0));
+    expect((await inFlight).string()).to.equal('"finished"');
+    expect(await proc.exited).to.equal(1);
+    const fatal = proc
+      .output()
+      .split('\n')
+      .find((l) => l.includes('an exception nothing caught'));
+    expect(JSON.parse(fatal as string)).to.deep.include({
+      level: 60,
+      thrown: 'Error: a timer callback threw',
+    });
+    expect(proc.output()).to.include('"msg":"stopped"');
+  });
+
   it('exits 1 with the reason when the start fails', async () => {
     // Refused credentials: no retry helps (an unreachable server is waited for, see connect-retry).
     const server = cleanup.add(await NatsServer.start({ token: 'secret' }), (s) => s.stop());

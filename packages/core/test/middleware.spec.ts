@@ -182,7 +182,7 @@ describe('middleware @integration', () => {
       const list = await app.deadLetters.list();
       return list.length === 1 ? list : undefined;
     });
-    expect(letters[0]).to.include({ reason: 'not for this kitchen', attempts: 1 });
+    expect(letters[0]).to.include({ reason: 'PermanentError: not for this kitchen', attempts: 1 });
     expect(seen).to.deep.equal(['retry']);
   });
 

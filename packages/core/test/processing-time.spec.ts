@@ -22,6 +22,8 @@ function definition(overrides: Partial<HandlerDefinition> = {}): HandlerDefiniti
     queue: 'q',
     concurrency: 1,
     maxPending: 100,
+    timeoutMs: 30_000,
+    timeoutGraceMs: 5_000,
     payload: 'json',
     metadata: {},
     durable: undefined,

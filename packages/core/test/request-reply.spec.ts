@@ -162,7 +162,9 @@ describe('request-reply and errors @integration', () => {
       const wire = reply.string();
       expect(wire).to.equal('{"code":500,"message":"internal error"}');
       expect(wire).to.not.include('secret internals');
-      const logged = logs.lines.find((l) => l['msg'] === "menu#crash on 'menu.crash' failed");
+      const logged = logs.lines.find((l) =>
+        String(l['msg']).startsWith("menu#crash on 'menu.crash' failed: TypeError: "),
+      );
       expect(logged, 'the failure is logged').to.not.equal(undefined);
       const err = logged?.['err'] as { message: string; stack: string; type: string };
       expect(err.type).to.equal('TypeError');
@@ -378,7 +380,8 @@ describe('request-reply and errors @integration', () => {
       const logged = logs.lines.filter(
         (l) => (l['err'] as { message?: string } | undefined)?.message === 'event handler bug',
       );
-      expect(logged).to.have.length(3);
+      // The first in full; the others are counted in a summary line (when the interval ends).
+      expect(logged).to.have.length(1);
       expect(await app.bus.request('menu.price', { dish: 'soup' })).to.deep.equal({
         dish: 'soup',
         price: 12,

@@ -223,7 +223,7 @@ describe('tracing with the OpenTelemetry SDK @integration', () => {
     ) as ReadableSpan;
     expect(poisoned.attributes['messaging.nats.outcome']).to.equal('dead-letter');
     expect(poisoned.events.find((e) => e.name === 'dead-letter')?.attributes).to.deep.equal({
-      'messaging.nats.dead_letter.reason': 'cannot cook this',
+      'messaging.nats.dead_letter.reason': 'PermanentError: cannot cook this',
     });
   });
 

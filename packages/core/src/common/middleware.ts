@@ -31,11 +31,26 @@ export interface Invocation {
  * status; a durable handler's failure is retried, a `PermanentError` dead-lettered). Not calling
  * `next()` skips the handler. It runs inside the message's context: what it sends through the
  * `Bus` carries the message's trace and correlation headers.
+ *
+ * Return (or await) `next()`. One that calls it and forgets to (`(inv, next) => { next(); }`)
+ * does not compile; if it slips through (an `async` layer, JavaScript), the message is still
+ * settled only once the handler finished, and if the handler failed, that failure counts: it is
+ * logged, counted, a durable message is retried, and an endpoint's caller gets it, unless the
+ * middleware returned a value of its own, which the caller then gets.
  */
 export type Middleware = Layer<Invocation>;
 
+/**
+ * What a layer may return: any value (`undefined` too, and a promise of anything), but not
+ * `void`. So the commonest middleware mistake, calling `next()` without returning it
+ * (`(inv, next) => { next(); }`), does not compile, while `return next()`, `return undefined`
+ * and async layers do. (`unknown` would accept `void`; this union spells out what it holds.)
+ * At run time the same mistake is caught too: see `Middleware`.
+ */
+export type LayerResult = string | number | boolean | bigint | symbol | object | null | undefined;
+
 /** A layer of a chain: gets the value passed down and `next`, which runs the layers inside. */
-export type Layer<T> = (value: T, next: () => Promise<unknown>) => unknown;
+export type Layer<T> = (value: T, next: () => Promise<unknown>) => LayerResult;
 
 /** A message the `Bus` is about to send, on its way through the outgoing middleware. */
 export interface OutgoingMessage {

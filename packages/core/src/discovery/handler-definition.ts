@@ -13,6 +13,10 @@ export interface HandlerDefinition {
   readonly queue: string | undefined;
   readonly concurrency: number;
   readonly maxPending: number;
+  /** How long the handler may work on a message, in ms (see `HandlerOptions.timeout`). */
+  readonly timeoutMs: number;
+  /** How long it may run on past that before its slot is released, in ms. */
+  readonly timeoutGraceMs: number;
   readonly payload: PayloadEncoding;
   readonly metadata: Readonly<Record<string, string>>;
   /** Set for durable (JetStream) event handlers. */
@@ -61,6 +65,13 @@ export interface ServiceDefinition {
   readonly metadata: Readonly<Record<string, string>>;
   readonly handlers: readonly HandlerDefinition[];
 }
+
+/** The handler timeouts when neither the handler nor its service sets one. */
+export const TIMEOUT_DEFAULTS = {
+  timeout: '30s',
+  durableTimeout: '5m',
+  timeoutGrace: '5s',
+} as const;
 
 /** App-wide defaults the explorer falls back to. */
 export interface HandlerDefaults {

@@ -15,6 +15,7 @@ import {
   DEFAULT_ENDPOINT_QUEUE,
   DEFAULT_HANDLER_LIMITS,
   DURABLE_DEFAULTS,
+  TIMEOUT_DEFAULTS,
   type DurableDefinition,
   type HandlerDefaults,
   type HandlerDefinition,
@@ -85,6 +86,8 @@ function exploreService(
   check(where, 'concurrency', options.concurrency, positiveIntegerProblem(options.concurrency));
   check(where, 'maxPending', options.maxPending, positiveIntegerProblem(options.maxPending));
   check(where, 'middleware', options.middleware, middlewareProblem(options.middleware));
+  if (options.timeout !== undefined) timeout(where, 'timeout', options.timeout);
+  if (options.timeoutGrace !== undefined) duration(where, 'timeoutGrace', options.timeoutGrace);
   assertConstructorMetadata(target);
 
   const serviceDefaults: HandlerDefaults = {
@@ -138,6 +141,20 @@ function defineHandler(
     queue: options.durable === undefined ? resolveQueue(options.queue, service, record) : undefined,
     concurrency: options.concurrency ?? defaults.concurrency,
     maxPending: options.maxPending ?? defaults.maxPending,
+    timeoutMs: timeout(
+      where,
+      'timeout',
+      options.timeout ??
+        service.timeout ??
+        (options.durable === undefined
+          ? TIMEOUT_DEFAULTS.timeout
+          : TIMEOUT_DEFAULTS.durableTimeout),
+    ),
+    timeoutGraceMs: duration(
+      where,
+      'timeoutGrace',
+      options.timeoutGrace ?? service.timeoutGrace ?? TIMEOUT_DEFAULTS.timeoutGrace,
+    ),
     payload,
     metadata: Object.freeze({ ...options.metadata }),
     durable:
@@ -243,6 +260,19 @@ function defineOrderKey(where: string, option: unknown, subject: string): OrderK
   if (tokens[tokens.length - 1] !== '>' && subjectToken >= tokens.length)
     return fail(`'${subject}' has only ${tokens.length} tokens`);
   return Object.freeze({ kind: 'subject-token', index: subjectToken });
+}
+
+/** The longest timeout a handler may have, in ms: Node's timers cannot wait longer. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A handler timeout: a duration over 0 that a timer can wait. */
+function timeout(where: string, field: string, value: unknown): number {
+  const ms = duration(where, field, value);
+  if (ms <= 0 || ms > MAX_TIMEOUT_MS)
+    throw new DefinitionError(
+      `${where}: invalid ${field} ${describe(value)}: a timeout is over 0 and at most ${MAX_TIMEOUT_MS} ms (about 24.8 days)`,
+    );
+  return ms;
 }
 
 function duration(where: string, field: string, value: unknown): number {

@@ -1,5 +1,6 @@
 import { headers as createHeaders, type MsgHdrs } from 'nats';
 import type { Logger } from '../common/logger';
+import { IncidentLog } from '../common/incident-log';
 import type { JetStreamContext } from './jetstream-context';
 import {
   DeadLetterHeader,
@@ -34,11 +35,21 @@ const DROPPED = /^(nats-msg-id|nats-expected-|brigade-dlq-)/i;
  * dead-lettered twice (a handler and the backstop racing) is stored once.
  */
 export class DeadLetterWriter {
+  /** One line per dead letter would be one per message: kept bounded, per consumer. */
+  private readonly incidents: IncidentLog;
+
   constructor(
     private readonly jetstream: JetStreamContext,
     private readonly settings: DeadLetterSettings,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.incidents = new IncidentLog(logger, 'dead letters');
+  }
+
+  /** Logs the dead letters not yet reported; called when the app stops. */
+  close(): void {
+    this.incidents.close();
+  }
 
   async write(origin: DeadLetterOrigin, failure: DeadLetterFailure): Promise<void> {
     const hdrs = createHeaders();
@@ -64,7 +75,9 @@ export class DeadLetterWriter {
       msgID: `dlq:${origin.stream}:${origin.sequence}`,
       timeout: PUBLISH_TIMEOUT_MS,
     });
-    this.logger.warn(
+    this.incidents.add(
+      `${origin.stream}/${origin.consumer}`,
+      'warn',
       {
         stream: origin.stream,
         consumer: origin.consumer,
@@ -73,6 +86,7 @@ export class DeadLetterWriter {
         reason: failure.reason,
       },
       `dead-lettered message ${origin.sequence} of '${origin.stream}' to '${subject}'`,
+      `message ${origin.sequence} of '${origin.stream}': ${failure.reason}`,
     );
   }
 }

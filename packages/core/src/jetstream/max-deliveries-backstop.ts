@@ -73,6 +73,9 @@ export function backstopDefinition(
     queue: undefined,
     concurrency: 4,
     maxPending: 1,
+    // A fetch and a publish, each bounded by its own timeout well under this.
+    timeoutMs: 60_000,
+    timeoutGraceMs: 5_000,
     payload: 'json',
     metadata: Object.freeze({}),
     middleware: Object.freeze([]),

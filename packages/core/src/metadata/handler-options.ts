@@ -25,6 +25,21 @@ export interface HandlerOptions {
   maxPending?: number;
   /** `json` (default): the body is parsed as JSON; `raw`: the handler gets the bytes. */
   payload?: PayloadEncoding;
+  /**
+   * How long the handler may work on one message (ms or `'30s'`). At that deadline its
+   * `ctx.signal` aborts and the message is answered for: a request gets 408 (a request that
+   * carries its own deadline, as Brigade's do, keeps that one instead), a durable event is given
+   * back to the server as a failed attempt (retried with backoff, dead-lettered after the last),
+   * a core event counts as failed. The handler itself cannot be stopped and runs on; its late
+   * result is discarded. Default: the service's, else `'30s'`, for durable handlers `'5m'`.
+   */
+  timeout?: Duration;
+  /**
+   * How long a handler may run on past its deadline before its slot goes to the next message
+   * (ms or `'5s'`). It is then reported (a warning per interval) and counted in `STATS`
+   * (`data.abandoned`) and `/metrics`. Default: the service's, else `'5s'`.
+   */
+  timeoutGrace?: Duration;
   /** Strings shown in the NATS Service API `INFO` response for this handler. */
   metadata?: Record<string, string>;
   /** Middleware of this handler, inside the app's and the service's; outermost first. */
@@ -121,6 +136,10 @@ export interface ServiceOptions {
   concurrency?: number;
   /** Default `maxPending` of the service's handlers. */
   maxPending?: number;
+  /** Default `timeout` of the service's handlers, durable ones included. */
+  timeout?: Duration;
+  /** Default `timeoutGrace` of the service's handlers. */
+  timeoutGrace?: Duration;
   /** Middleware of every handler of the service, inside the app's; outermost first. */
   middleware?: readonly Middleware[];
 }

@@ -286,6 +286,7 @@ export class BrigadeApp {
         this.logger.error({ running }, 'handlers ignored the abort signal; closing without them');
       }
     }
+    for (const binding of this.allBindings) binding.flushLog();
     await this.lifecycle.stop();
     await this.transport.close();
     await this.scope.dispose();

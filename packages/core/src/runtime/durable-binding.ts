@@ -9,7 +9,10 @@ import {
 import { IdleSignal, type Binding } from './handler-binding';
 import { readHeader } from '../transport/header-codec';
 import type { HandlerInvoker } from './handler-invoker';
-import { type HandlerContext } from './handler-context';
+import { type HandlerContext, Phase } from './handler-context';
+import { DeadlineWatch } from './deadline-watch';
+import { failureOf } from './middleware';
+import { describeThrown } from '../common/thrown';
 import type { DeadLetterWriter } from '../jetstream/dead-letter-writer';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
@@ -27,7 +30,11 @@ import type { DurableOutcome } from './tracing';
 export class DurableBinding implements Binding {
   private readonly durable: DurableDefinition;
   private readonly idleSignal = new IdleSignal();
+  /** Messages whose handler runs, before their deadline (kept alive with `working()`). */
   private readonly active = new Set<HandlerContext>();
+  /** Messages given back to the server at their deadline, their handler still holding its slot. */
+  private readonly overdue = new Set<HandlerContext>();
+  private readonly watch = new DeadlineWatch((now) => this.sweep(now));
   /** With `orderBy`: messages waiting behind a running one of their key (counted in flight). */
   private readonly lanes = new KeyedLanes<{ msg: PulledMessage; arrivedAt: number }>();
   private readonly feed: PullFeed;
@@ -73,11 +80,17 @@ export class DurableBinding implements Binding {
   }
 
   load(): { running: number; waiting: number } {
-    return { running: this.active.size, waiting: this.inFlight - this.active.size };
+    const running = this.active.size + this.overdue.size;
+    return { running, waiting: this.inFlight - running };
   }
 
   idle(): Promise<void> {
     return this.idleSignal.wait(this.busy);
+  }
+
+  flushLog(): void {
+    this.invoker.incidents.close();
+    this.deadLetters.close();
   }
 
   /** Pulled messages never wait: nothing to abandon. Unacked ones are redelivered by the server. */
@@ -90,6 +103,7 @@ export class DurableBinding implements Binding {
     if (msg.headerFault !== undefined) {
       // Retrying cannot mend the bytes: dead-letter it now, without the unreadable headers.
       const ctx = this.invoker.contextFor(msg);
+      ctx.slot = 0;
       this.invoker.recordRejected(new BadRequestError(msg.headerFault));
       this.deadLetter(ctx, msg, msg.headerFault, ServiceStatus.BadRequest);
       return;
@@ -101,8 +115,10 @@ export class DurableBinding implements Binding {
     const ctx = this.invoker.contextFor(msg);
     ctx.deliveryCount = msg.deliveryCount;
     ctx.sequence = msg.sequence;
+    ctx.slot = 0;
     this.active.add(ctx);
     this.invoker.invoke(ctx, this.finish);
+    if (this.active.has(ctx)) this.watch.expect(ctx.deadline as number);
   }
 
   /** The key of `orderBy`, if the handler has one and the message carries it. */
@@ -115,19 +131,66 @@ export class DurableBinding implements Binding {
   }
 
   private readonly finish = (ctx: HandlerContext, error: unknown): void => {
+    if (ctx.phase === Phase.Running) {
+      this.active.delete(ctx);
+      this.conclude(ctx, error);
+    } else if (ctx.phase === Phase.Overdue) {
+      // Given back to the server at its deadline; the late outcome is discarded.
+      this.overdue.delete(ctx);
+      this.release(ctx);
+    } else {
+      this.invoker.settledLate();
+    }
+  };
+
+  /** Counts the outcome and settles the message: ack, nak with backoff, or dead letter. */
+  private conclude(ctx: HandlerContext, error: unknown): void {
     const msg = ctx.message as PulledMessage;
     const failure = this.invoker.record(ctx, error);
     const attempts = msg.deliveryCount;
+    const thrown = failureOf(error);
     if (!failure) {
       this.settle(ctx, { kind: 'ack' }, () => msg.ack());
-    } else if (!isPermanentFailure(error) && attempts < this.durable.maxDeliver) {
+    } else if (!isPermanentFailure(thrown) && attempts < this.durable.maxDeliver) {
       const delayMs = this.backoffAfter(attempts);
       this.settle(ctx, { kind: 'nak', delayMs }, () => msg.nak(delayMs));
     } else {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.deadLetter(ctx, msg, reason, failure.status);
+      this.deadLetter(ctx, msg, describeThrown(thrown), failure.status);
     }
-  };
+  }
+
+  /**
+   * The deadline watch's round: gives messages past their deadline back to the server (a failed
+   * attempt), releases the slots of handlers past their grace; returns the next due time.
+   */
+  private sweep(now: number): number {
+    const grace = this.invoker.definition.timeoutGraceMs;
+    let due = Infinity;
+    for (const ctx of this.active) {
+      const deadline = ctx.deadline as number;
+      if (deadline > now) {
+        due = Math.min(due, deadline);
+        continue;
+      }
+      const error = this.invoker.deadlineError(ctx, false);
+      this.active.delete(ctx);
+      this.overdue.add(ctx);
+      ctx.expire(error);
+      this.conclude(ctx, error);
+    }
+    for (const ctx of this.overdue) {
+      const end = (ctx.deadline as number) + grace;
+      if (end > now) {
+        due = Math.min(due, end);
+        continue;
+      }
+      this.overdue.delete(ctx);
+      ctx.phase = Phase.Abandoned;
+      this.invoker.recordAbandoned(ctx, now);
+      this.release(ctx);
+    }
+    return due;
+  }
 
   /** Copies the message to the dead-letter stream, then terms it (or naks it if that failed). */
   private deadLetter(ctx: HandlerContext, msg: PulledMessage, reason: string, code: number): void {
@@ -148,9 +211,13 @@ export class DurableBinding implements Binding {
       .then(
         () => this.settle(ctx, { kind: 'dead-letter', reason }, () => msg.term()),
         (err: unknown) => {
-          ctx.logger.error(
-            { err },
-            `could not dead-letter message ${msg.sequence}; it will be redelivered`,
+          const why = describeThrown(err);
+          this.invoker.incidents.add(
+            'could not dead-letter',
+            'error',
+            { ...ctx.logFields(), err, sequence: msg.sequence },
+            `${this.invoker.where()} could not dead-letter message ${msg.sequence} (${why}); it will be redelivered`,
+            why,
           );
           const delayMs = this.backoffAfter(attempts);
           this.settle(ctx, { kind: 'nak', delayMs }, () => msg.nak(delayMs));
@@ -158,15 +225,30 @@ export class DurableBinding implements Binding {
       );
   }
 
-  /** Acks, naks or terms (which fail only on a closed connection: then the server redelivers). */
+  /**
+   * Acks, naks or terms (which fail only on a closed connection: then the server redelivers),
+   * then frees the message's slot unless its handler still runs past its deadline.
+   */
   private settle(ctx: HandlerContext, outcome: DurableOutcome, act: () => void): void {
     try {
       act();
     } catch (err) {
-      ctx.logger.warn({ err }, 'could not acknowledge; the server will redeliver the message');
+      this.invoker.incidents.add(
+        'could not acknowledge',
+        'warn',
+        { ...ctx.logFields(), err },
+        `${this.invoker.where()} could not acknowledge a message; the server will redeliver it`,
+        describeThrown(err),
+      );
     }
     this.invoker.settled(ctx, outcome);
-    this.active.delete(ctx);
+    if (ctx.phase === Phase.Running) this.release(ctx);
+  }
+
+  /** Frees a message's slot (once): its key's next message starts, the feed pulls again. */
+  private release(ctx: HandlerContext): void {
+    if (ctx.slot === -1) return;
+    ctx.slot = -1;
     this.inFlight--;
     const next = this.lanes.leave(this.keyOf(ctx.message as PulledMessage));
     if (next) this.start(next.msg);
@@ -180,6 +262,7 @@ export class DurableBinding implements Binding {
     this.feed.close();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.watch.stop();
   }
 
   private backoffAfter(attempts: number): number {

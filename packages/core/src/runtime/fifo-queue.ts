@@ -21,4 +21,20 @@ export class FifoQueue<T> {
     }
     return item;
   }
+
+  /** Removes the items `drop` says to, in one pass, keeping the others in order. */
+  removeWhere(drop: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as T;
+      if (!drop(item)) kept.push(item);
+    }
+    this.items = kept;
+    this.head = 0;
+  }
+
+  /** The items, first to last. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
 }

@@ -7,12 +7,22 @@ import {
 } from '../common/errors';
 import type { NatsTransport } from '../transport/nats-transport';
 import { headerFault } from '../transport/header-codec';
+import { clip } from '../common/clip';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
-import { DropReport } from './drop-report';
 import { encodeErrorReply } from './error-codec';
 import { FifoQueue } from './fifo-queue';
 import type { HandlerInvoker } from './handler-invoker';
-import { type HandlerContext, requestDeadline } from './handler-context';
+import { type HandlerContext, Phase, requestDeadline } from './handler-context';
+import { DeadlineWatch } from './deadline-watch';
+import { describeThrown } from '../common/thrown';
+
+/**
+ * How long after a caller's own deadline its request is given up on here. The caller's timer
+ * fires at that deadline (a Brigade caller's does), so it speaks first and the caller always
+ * sees its own timeout, not sometimes that and sometimes a 408 that raced it; a caller that
+ * waits longer than the deadline it sent hears the 408.
+ */
+const CALLER_FIRST_MS = 25;
 
 /** What the app needs of every kind of binding: start, stop taking messages, wait, give up. */
 export interface Binding {
@@ -29,6 +39,8 @@ export interface Binding {
   idle(): Promise<void>;
   /** Gives up on waiting messages when the grace period ends; returns how many. */
   abandonWaiting(reason: string): number;
+  /** Logs what the binding's bounded logs still hold unreported; called once the app stopped. */
+  flushLog(): void;
 }
 
 /** Resolves `idle()` waiters once a binding has nothing in flight or waiting. */
@@ -52,20 +64,24 @@ export class IdleSignal {
  * One handler bound to one core NATS subscription. Runs up to `concurrency` messages at once;
  * further messages wait in a queue of at most `maxPending`, past which endpoints answer 503 and
  * events are dropped with a warning (and counted), so memory stays bounded.
+ *
+ * Every message has a deadline (a request's own, else the handler's timeout): at it a request is
+ * answered 408, waiting or running, and the handler's signal aborts; a handler still running its
+ * grace later is given up on and its slot goes to the next message, so that handlers which never
+ * settle cannot make the endpoint deaf. One timer watches all of it (`DeadlineWatch`).
  */
 export class CoreBinding implements Binding {
   private readonly waiting = new FifoQueue<HandlerContext>();
   private readonly idleSignal = new IdleSignal();
-  private readonly drops: DropReport;
-  private inFlight = 0;
+  /** The messages holding a slot, in no order; each knows its index (`slot`). */
+  private readonly running: HandlerContext[] = [];
+  private readonly watch = new DeadlineWatch((now) => this.sweep(now));
   private subscription: TransportSubscription | undefined;
 
   constructor(
     readonly invoker: HandlerInvoker,
     private readonly transport: NatsTransport,
-  ) {
-    this.drops = new DropReport(invoker.logger, invoker.where());
-  }
+  ) {}
 
   async bind(): Promise<void> {
     const { subject, queue } = this.invoker.definition;
@@ -76,15 +92,18 @@ export class CoreBinding implements Binding {
     const sub = this.subscription;
     this.subscription = undefined;
     await sub?.drain();
-    this.drops.close();
+  }
+
+  flushLog(): void {
+    this.invoker.incidents.close();
   }
 
   get busy(): number {
-    return this.inFlight + this.waiting.length;
+    return this.running.length + this.waiting.length;
   }
 
   load(): { running: number; waiting: number } {
-    return { running: this.inFlight, waiting: this.waiting.length };
+    return { running: this.running.length, waiting: this.waiting.length };
   }
 
   idle(): Promise<void> {
@@ -108,15 +127,22 @@ export class CoreBinding implements Binding {
       return;
     }
     const { definition } = this.invoker;
-    // Only requests have deadlines: an event's sender waits for nothing.
-    const deadline = definition.kind === 'endpoint' ? requestDeadline(msg) : undefined;
-    if (typeof deadline === 'string') {
-      this.turnAway(msg, new BadRequestError(deadline));
-    } else if (this.inFlight < definition.concurrency) {
-      this.inFlight++;
-      this.invoker.invoke(this.invoker.contextFor(msg, deadline), this.finish);
+    let deadline: number | undefined;
+    // A request's deadline runs from its arrival: its own, else the handler's timeout.
+    if (definition.kind === 'endpoint') {
+      const own = requestDeadline(msg);
+      if (typeof own === 'string') {
+        this.turnAway(msg, new BadRequestError(own));
+        return;
+      }
+      deadline =
+        own === undefined ? performance.now() + definition.timeoutMs : own + CALLER_FIRST_MS;
+    }
+    if (this.running.length < definition.concurrency) {
+      this.start(this.invoker.contextFor(msg, deadline));
     } else if (this.waiting.length < definition.maxPending) {
       this.waiting.push(this.invoker.contextFor(msg, deadline));
+      if (deadline !== undefined) this.watch.expect(deadline);
     } else {
       this.turnAway(
         msg,
@@ -129,29 +155,118 @@ export class CoreBinding implements Binding {
     }
   };
 
+  private start(ctx: HandlerContext): void {
+    ctx.slot = this.running.length;
+    this.running.push(ctx);
+    this.invoker.invoke(ctx, this.finish);
+    // Still running once the synchronous part returned: watch its deadline.
+    if (ctx.slot !== -1) this.watch.expect(ctx.deadline as number);
+  }
+
   private readonly finish = (
     ctx: HandlerContext,
     error: unknown,
     reply: Uint8Array | undefined,
   ): void => {
-    const failure = this.invoker.record(ctx, error);
-    if (this.invoker.definition.kind === 'endpoint' && ctx.replyExpected) {
-      if (failure) this.sendError(ctx.message, failure);
-      else this.sendReply(ctx.message, reply as Uint8Array);
+    if (ctx.phase === Phase.Running) {
+      this.answer(ctx, error, reply);
+      this.vacate(ctx);
+    } else if (ctx.phase === Phase.Overdue) {
+      this.vacate(ctx); // answered for at its deadline; the late result is discarded
+    } else {
+      this.invoker.settledLate();
+      return;
     }
-    this.inFlight--;
     this.next();
   };
+
+  /** Counts a message's outcome and, for a request, replies. */
+  private answer(ctx: HandlerContext, error: unknown, reply: Uint8Array | undefined): void {
+    const failure = this.invoker.record(ctx, error);
+    if (this.invoker.definition.kind !== 'endpoint' || !ctx.replyExpected) return;
+    // A reply with a failure: a middleware answered while the handler behind it failed unwatched.
+    if (reply !== undefined) this.sendReply(ctx.message, reply);
+    else if (failure) this.sendError(ctx.message, failure);
+  }
+
+  /** Gives up `ctx`'s slot (the last running message moves into it). */
+  private vacate(ctx: HandlerContext): void {
+    const running = this.running;
+    const last = running.pop() as HandlerContext;
+    if (last !== ctx) {
+      running[ctx.slot] = last;
+      last.slot = ctx.slot;
+    }
+    ctx.slot = -1;
+  }
+
+  /**
+   * The deadline watch's round: answers running and waiting requests past their deadline, gives
+   * up on handlers past their grace; returns when the next of them falls due.
+   */
+  private sweep(now: number): number {
+    const grace = this.invoker.definition.timeoutGraceMs;
+    let due = Infinity;
+    let freed = false;
+    const running = this.running;
+    // From the end: vacating moves the last message into the slot just visited.
+    for (let i = running.length - 1; i >= 0; i--) {
+      const ctx = running[i] as HandlerContext;
+      const deadline = ctx.deadline as number;
+      if (ctx.phase === Phase.Running) {
+        if (deadline > now) {
+          due = Math.min(due, deadline);
+          continue;
+        }
+        const error = this.invoker.deadlineError(ctx, !this.usesTimeout(ctx));
+        ctx.expire(error);
+        this.answer(ctx, error, undefined);
+      }
+      if (deadline + grace > now) {
+        due = Math.min(due, deadline + grace);
+      } else {
+        ctx.phase = Phase.Abandoned;
+        this.vacate(ctx);
+        this.invoker.recordAbandoned(ctx, now);
+        freed = true;
+      }
+    }
+    if (this.waiting.length > 0 && this.invoker.definition.kind === 'endpoint') {
+      this.waiting.removeWhere((ctx) => {
+        const deadline = ctx.deadline as number;
+        if (deadline > now) {
+          due = Math.min(due, deadline);
+          return false;
+        }
+        this.turnAwayLate(ctx);
+        return true;
+      });
+    }
+    if (freed) this.next();
+    else this.idleSignal.settle(this.busy);
+    return due;
+  }
+
+  /** True when a request's deadline is the handler's timeout, not one it brought. */
+  private usesTimeout(ctx: HandlerContext): boolean {
+    return (
+      this.invoker.definition.kind !== 'endpoint' || requestDeadline(ctx.message) === undefined
+    );
+  }
+
+  private turnAwayLate(ctx: HandlerContext): void {
+    this.turnAway(
+      ctx.message,
+      new DeadlineExceededError('the request waited past its deadline and was not handled'),
+    );
+  }
 
   private sendReply(msg: WireMessage, body: Uint8Array): void {
     try {
       this.transport.publish(msg.reply as string, body, undefined);
     } catch (err) {
       // Too large for the server, say: the caller still gets an answer instead of a timeout.
-      this.invoker.logger.error(
-        { err, subject: msg.subject },
-        `${this.invoker.where()} could not send its reply`,
-      );
+      this.couldNotSend(msg, err, 'its reply');
       const failure = new InternalError('the reply could not be sent');
       this.invoker.recordFailure(failure);
       this.sendError(msg, failure);
@@ -165,7 +280,14 @@ export class CoreBinding implements Binding {
       this.sendError(msg, error);
     } else {
       this.invoker.recordDropped(error);
-      this.drops.add(msg.subject, `${error.status} ${error.message}`);
+      const reason = `${error.status} ${error.message}`;
+      this.invoker.incidents.add(
+        `dropped: ${reason}`,
+        'warn',
+        { subject: clip(msg.subject), reason },
+        `${this.invoker.where()} dropped an event: ${reason}`,
+        reason,
+      );
     }
   }
 
@@ -175,27 +297,31 @@ export class CoreBinding implements Binding {
     try {
       this.transport.publish(msg.reply, body, headers);
     } catch (err) {
-      this.invoker.logger.error(
-        { err, subject: msg.subject },
-        `${this.invoker.where()} could not send its error reply`,
-      );
+      this.couldNotSend(msg, err, 'its error reply');
     }
+  }
+
+  private couldNotSend(msg: WireMessage, err: unknown, what: string): void {
+    const why = describeThrown(err);
+    this.invoker.incidents.add(
+      `could not send ${what}`,
+      'error',
+      { err, subject: clip(msg.subject) },
+      `${this.invoker.where()} could not send ${what}: ${why}`,
+      why,
+    );
   }
 
   private next(): void {
     const { definition } = this.invoker;
-    while (this.inFlight < definition.concurrency) {
+    while (this.running.length < definition.concurrency) {
       const ctx = this.waiting.shift();
       if (!ctx) break;
       if (definition.kind === 'endpoint' && (ctx.remainingMs() ?? 1) <= 0) {
-        this.turnAway(
-          ctx.message,
-          new DeadlineExceededError('the request waited past its deadline and was not handled'),
-        );
+        this.turnAwayLate(ctx);
         continue;
       }
-      this.inFlight++;
-      this.invoker.invoke(ctx, this.finish);
+      this.start(ctx);
     }
     this.idleSignal.settle(this.busy);
   }

@@ -1,12 +1,7 @@
 import type { HandlerDefinition } from '../discovery/handler-definition';
 import { headerRecord, headersOf, readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
-import {
-  DeadlineExceededError,
-  isServiceError,
-  type ServiceError,
-  UnavailableError,
-} from '../common/errors';
+import { isServiceError, type ServiceError, UnavailableError } from '../common/errors';
 import { clip } from '../common/clip';
 import type { Logger } from '../common/logger';
 import type { MessageContext, MessageHeaders } from '../common/message-context';
@@ -27,10 +22,28 @@ export interface ContextEnvironment {
   readonly shutdownSignal: AbortSignal;
 }
 
+/** Where a message stands against its deadline. */
+export enum Phase {
+  /** Before its deadline (or without one). */
+  Running,
+  /** Past its deadline: answered for (408, nak, counted), its handler still holding its slot. */
+  Overdue,
+  /** Past its deadline and grace: its slot went to the next message; its outcome is discarded. */
+  Abandoned,
+}
+
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {
   /** When it started (`performance.now()` ms), or -1 when it goes untimed. */
   startedAt = 0;
+  /**
+   * When the handler is given up on (`performance.now()` ms): a request's from its arrival, an
+   * event's from its start; `undefined` until then.
+   */
+  deadline: number | undefined;
+  phase = Phase.Running;
+  /** The binding's slot it runs in, -1 while it waits. */
+  slot = -1;
   deliveryCount: number | undefined;
   sequence: number | undefined;
   /** The handler's span, while tracing (an OpenTelemetry SDK was registered when the app started). */
@@ -38,7 +51,8 @@ export class HandlerContext implements MessageContext {
   private cachedCorrelationId: string | undefined;
   private cachedLogger: Logger | undefined;
   private cachedSignal: AbortSignal | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAbort: AbortController | undefined;
+  private expiry: ServiceError | undefined;
   private cachedHeaders: MessageHeaders | undefined;
   private cachedPropagation: Record<string, string> | undefined;
 
@@ -47,9 +61,11 @@ export class HandlerContext implements MessageContext {
     readonly message: WireMessage,
     private readonly handler: HandlerDefinition,
     private readonly env: ContextEnvironment,
-    /** When the requester gives up (`performance.now()` ms); requests only (see `requestDeadline`). */
-    private readonly deadline?: number,
-  ) {}
+    /** When the requester gives up (`performance.now()` ms), for requests (see `requestDeadline`). */
+    deadline?: number,
+  ) {
+    this.deadline = deadline;
+  }
 
   get subject(): string {
     return this.message.subject;
@@ -78,31 +94,42 @@ export class HandlerContext implements MessageContext {
   }
 
   get logger(): Logger {
-    return (this.cachedLogger ??= this.env.logger.child({
+    return (this.cachedLogger ??= this.env.logger.child(this.logFields()));
+  }
+
+  /** What every log line about this message carries. */
+  logFields(): Record<string, string> {
+    return {
       correlationId: clip(this.correlationId),
       service: this.env.serviceName,
       handler: this.handler.name,
       subject: clip(this.message.subject),
-    }));
+    };
   }
 
   get signal(): AbortSignal {
     if (this.cachedSignal) return this.cachedSignal;
-    const remaining = this.remainingMs();
-    if (remaining === undefined) return (this.cachedSignal = this.env.shutdownSignal);
-    // Its own timer rather than `AbortSignal.timeout`, so that the reason is a 408 and the timer
-    // is cleared when the handler is done instead of living on until the deadline.
-    const deadline = new AbortController();
-    this.deadlineTimer = setTimeout(
-      () => deadline.abort(new DeadlineExceededError("the caller's deadline passed")),
-      Math.max(0, Math.ceil(remaining)),
-    ).unref();
-    return (this.cachedSignal = AbortSignal.any([this.env.shutdownSignal, deadline.signal]));
+    if (this.deadline === undefined) return (this.cachedSignal = this.env.shutdownSignal);
+    // Aborted by the binding's deadline watch (`expire`), not a timer of its own, so that the
+    // reason is a 408 and nothing is left to clear when the handler is done.
+    this.deadlineAbort = new AbortController();
+    if (this.expiry) this.deadlineAbort.abort(this.expiry);
+    return (this.cachedSignal = AbortSignal.any([
+      this.env.shutdownSignal,
+      this.deadlineAbort.signal,
+    ]));
   }
 
-  /** Milliseconds until the requester gives up, if it said; negative once passed. */
+  /** Milliseconds until the deadline, if it has one; negative once passed. */
   remainingMs(): number | undefined {
     return this.deadline === undefined ? undefined : this.deadline - performance.now();
+  }
+
+  /** The deadline passed: aborts the signal with `reason` and marks the message overdue. */
+  expire(reason: ServiceError): void {
+    this.phase = Phase.Overdue;
+    this.expiry = reason;
+    this.deadlineAbort?.abort(reason);
   }
 
   /**
@@ -115,11 +142,6 @@ export class HandlerContext implements MessageContext {
     if (!signal?.aborted) return undefined;
     const reason: unknown = signal.reason;
     return isServiceError(reason) ? reason : new UnavailableError(String(reason));
-  }
-
-  /** Frees what the context holds once its message is settled (the deadline timer). */
-  release(): void {
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
   }
 
   /** The span that sent the message (its `traceparent`), if it names a valid one. */

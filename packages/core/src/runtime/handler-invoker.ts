@@ -1,5 +1,5 @@
 import type { HandlerDefinition } from '../discovery/handler-definition';
-import { BadRequestError, type ServiceError } from '../common/errors';
+import { BadRequestError, DeadlineExceededError, type ServiceError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { toServiceError } from './error-codec';
 import { HandlerCounters } from './handler-stats';
@@ -8,7 +8,10 @@ import { runInContext } from './context-scope';
 import type { Logger } from '../common/logger';
 import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
-import { composeMiddleware, type HandlerMethod } from './middleware';
+import { composeMiddleware, type HandlerMethod, UnwatchedFailure } from './middleware';
+import { IncidentLog } from '../common/incident-log';
+import { describeThrown, thrownKind } from '../common/thrown';
+import { clip } from '../common/clip';
 import { withSchemas } from './schema-step';
 import type { HandlerMetrics } from './metrics';
 import type { Telemetry } from './telemetry';
@@ -21,7 +24,9 @@ const UNTIMED = -1;
 
 /**
  * Called once per message with the handler's outcome: an error, or for an endpoint whose caller
- * waits the encoded reply (`undefined` for everything else).
+ * waits the encoded reply (`undefined` for everything else). Both when a middleware answered
+ * while the handler behind it failed unwatched (an `UnwatchedFailure`): the caller gets the
+ * answer, the failure is counted, and a durable message is retried.
  */
 export type OutcomeCallback = (
   ctx: HandlerContext,
@@ -47,6 +52,8 @@ export type OutcomeCallback = (
  */
 export class HandlerInvoker {
   readonly stats = new HandlerCounters();
+  /** The handler's per-message log lines (failures, drops, dead letters), kept bounded. */
+  readonly incidents: IncidentLog;
   private readonly method: HandlerMethod;
   /** An endpoint: its result is encoded as the reply. */
   private readonly replies: boolean;
@@ -55,6 +62,8 @@ export class HandlerInvoker {
   private readonly metrics: HandlerMetrics | undefined;
   /** Messages started in the current turn of the event loop. */
   private burst = 0;
+  /** The last clock reading (`performance.now()`), taken for the first message of each burst. */
+  private clock = 0;
   private readonly endBurst = (): void => {
     this.burst = 0;
   };
@@ -83,6 +92,7 @@ export class HandlerInvoker {
     this.tracing = telemetry.tracer && new HandlerTracing(telemetry.tracer, definition);
     this.metrics = telemetry.metrics?.handler(definition, env.serviceName);
     this.alwaysTimed = definition.durable !== undefined || this.metrics !== undefined;
+    this.incidents = new IncidentLog(env.logger, this.where());
   }
 
   /** The context of `msg` for this handler; `deadline` (a `performance.now()` time) for requests. */
@@ -101,6 +111,8 @@ export class HandlerInvoker {
 
   invoke(ctx: HandlerContext, done: OutcomeCallback): void {
     ctx.startedAt = this.startTiming();
+    // A request's deadline runs from its arrival; an event's from here, on the burst's clock.
+    ctx.deadline ??= this.clock + this.definition.timeoutMs;
     const tracing = this.tracing;
     if (tracing) tracing.start(ctx);
     let payload: unknown;
@@ -116,33 +128,44 @@ export class HandlerInvoker {
         ? tracing.run(ctx, () => runInContext(ctx, this.method, payload))
         : runInContext(ctx, this.method, payload);
     } catch (err) {
-      done(ctx, err ?? new Error('threw without a reason'), undefined);
+      done(ctx, err === undefined ? new Error('threw undefined') : err, undefined);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (value: unknown) => this.succeed(ctx, value, done),
-        (err: unknown) => done(ctx, err ?? new Error('rejected without a reason'), undefined),
+        (err: unknown) =>
+          err instanceof UnwatchedFailure && err.result !== undefined
+            ? this.succeed(ctx, err.result, done, err)
+            : done(ctx, err === undefined ? new Error('rejected with undefined') : err, undefined),
       );
     } else {
       this.succeed(ctx, result, done);
     }
   }
 
-  /** Reports a success; an endpoint's result is encoded here, next to where the body was decoded. */
-  private succeed(ctx: HandlerContext, value: unknown, done: OutcomeCallback): void {
+  /**
+   * Reports a result (with `failure`, one a middleware returned while the handler behind it
+   * failed); an endpoint's result is encoded here, next to where the body was decoded.
+   */
+  private succeed(
+    ctx: HandlerContext,
+    value: unknown,
+    done: OutcomeCallback,
+    failure?: UnwatchedFailure,
+  ): void {
     if (!this.replies || !ctx.replyExpected) {
-      done(ctx, undefined, undefined);
+      done(ctx, failure, undefined);
       return;
     }
     let reply: Uint8Array;
     try {
       reply = jsonCodec.encode(value);
     } catch (err) {
-      done(ctx, err, undefined);
+      done(ctx, failure ?? err, undefined);
       return;
     }
-    done(ctx, undefined, reply);
+    done(ctx, failure, reply);
   }
 
   /** Counts a finished message; returns the caller-facing error when it failed (and logs it). */
@@ -154,7 +177,6 @@ export class HandlerInvoker {
       stats.timed++;
       stats.timedNs += Math.round((performance.now() - ctx.startedAt) * 1e6);
     }
-    ctx.release();
     const failure = error === undefined ? undefined : this.recordError(ctx, error);
     this.metrics?.observe(ctx.startedAt, failure);
     if (ctx.span) {
@@ -171,23 +193,81 @@ export class HandlerInvoker {
   }
 
   private recordError(ctx: HandlerContext, error: unknown): ServiceError {
-    const serviceError = toServiceError(error, ctx.abortReason());
+    const unwatched = error instanceof UnwatchedFailure;
+    const thrown: unknown = unwatched ? error.cause : error;
+    const serviceError = toServiceError(thrown, ctx.abortReason());
     this.recordFailure(serviceError);
-    if (serviceError !== error) {
-      ctx.logger.error({ err: error, status: serviceError.status }, `${this.where()} failed`);
-    } else if (serviceError.status >= 500) {
-      ctx.logger.warn(
-        { err: error, status: serviceError.status },
-        `${this.where()} answered ${serviceError.status}`,
+    const status = serviceError.status;
+    // An unexpected throw, or a failure a middleware did not look at: its stack, where it came from.
+    if (serviceError !== thrown || unwatched) {
+      const what = describeThrown(thrown);
+      const behind = unwatched
+        ? ' behind a middleware that called next() without returning or awaiting it'
+        : '';
+      this.incidents.add(
+        `${thrownKind(thrown)}${unwatched ? ' (unwatched)' : ''}`,
+        'error',
+        { ...ctx.logFields(), err: thrown, thrown: what, status },
+        `${this.where()} failed${behind}: ${what}`,
+        what,
+      );
+    } else if (status >= 500) {
+      this.incidents.add(
+        `${status}`,
+        'warn',
+        { ...ctx.logFields(), err: thrown, status },
+        `${this.where()} answered ${status}`,
+        `${status} ${clip(serviceError.message)}`,
       );
     } else {
       // An answer the handler chose (404, 409, 422...): what was said, not a stack trace.
-      ctx.logger.info(
-        { status: serviceError.status, code: serviceError.code, reason: serviceError.message },
-        `${this.where()} answered ${serviceError.status}`,
+      this.incidents.add(
+        `${status}`,
+        'info',
+        { ...ctx.logFields(), status, code: serviceError.code, reason: serviceError.message },
+        `${this.where()} answered ${status}`,
+        `${status} ${clip(serviceError.message)}`,
       );
     }
     return serviceError;
+  }
+
+  /**
+   * The error a message gets at its deadline: a request's caller waited long enough (its own
+   * deadline, or the handler's timeout when it brought none), an event ran past the timeout.
+   */
+  deadlineError(ctx: HandlerContext, ownDeadline: boolean): DeadlineExceededError {
+    if (ownDeadline) return new DeadlineExceededError("the caller's deadline passed");
+    const timeout = this.definition.timeoutMs;
+    return new DeadlineExceededError(
+      this.definition.kind === 'endpoint'
+        ? `no answer within the handler's timeout of ${timeout} ms`
+        : `the handler ran past its timeout of ${timeout} ms`,
+    );
+  }
+
+  /**
+   * A handler still running at the end of its grace: given up on (its slot goes to the next
+   * message), counted, and reported.
+   */
+  recordAbandoned(ctx: HandlerContext, now: number): void {
+    const stats = this.stats;
+    stats.abandoned++;
+    const running = ++stats.abandonedRunning;
+    const overMs = Math.round(now - (ctx.deadline as number));
+    const text = `still running ${overMs} ms after its deadline, ${running} such running`;
+    this.incidents.add(
+      'abandoned',
+      'warn',
+      { ...ctx.logFields(), overMs, abandonedRunning: running },
+      `${this.where()} is ${text}: its slot goes to the next message, its result will be discarded`,
+      text,
+    );
+  }
+
+  /** An abandoned handler settled at last: nothing of it is sent or counted again. */
+  settledLate(): void {
+    this.stats.abandonedRunning--;
   }
 
   /** Counts a message turned away without running (overload, expired deadline). */
@@ -212,7 +292,7 @@ export class HandlerInvoker {
   private startTiming(): number {
     if (this.burst++ === 0) queueMicrotask(this.endBurst);
     else if (!this.alwaysTimed && (this.burst - 1) % TIMING_STRIDE !== 0) return UNTIMED;
-    return performance.now();
+    return (this.clock = performance.now());
   }
 
   where(): string {

@@ -16,6 +16,13 @@ export interface HandlerStats {
    * headers could not be decoded, or the app stopped before they ran. In `STATS` as `data.dropped`.
    */
   readonly dropped: number;
+  /**
+   * Handlers given up on: still running their timeout's grace after their deadline, their slot
+   * went to the next message. In `STATS` as `data.abandoned` once there is one.
+   */
+  readonly abandoned: number;
+  /** Of those, the ones still running. In `STATS` as `data.abandoned_running`. */
+  readonly abandonedRunning: number;
 }
 
 /** The live counters behind `HandlerStats`, kept by a handler's invoker. */
@@ -24,6 +31,8 @@ export class HandlerCounters {
   numErrors = 0;
   lastError = '';
   dropped = 0;
+  abandoned = 0;
+  abandonedRunning = 0;
   /** Durable messages copied to the dead-letter stream. */
   deadLettered = 0;
   /** Messages the handler ran: `numRequests` less those turned away. */
@@ -34,7 +43,16 @@ export class HandlerCounters {
 
   snapshot(): HandlerStats {
     const { numRequests, numErrors, lastError, dropped, ran, timed, timedNs } = this;
+    const { abandoned, abandonedRunning } = this;
     const processingTimeNs = timed === ran ? timedNs : Math.round((timedNs / timed) * ran);
-    return { numRequests, numErrors, lastError, processingTimeNs, dropped };
+    return {
+      numRequests,
+      numErrors,
+      lastError,
+      processingTimeNs,
+      dropped,
+      abandoned,
+      abandonedRunning,
+    };
   }
 }

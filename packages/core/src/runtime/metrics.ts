@@ -147,6 +147,17 @@ export class AppMetrics {
       Counter,
     );
     perHandler(
+      'brigade_handler_abandoned_total',
+      'Handlers given up on: still running their grace after their deadline, their slot given to the next message.',
+      (b) => b.invoker.stats.abandoned,
+      Counter,
+    );
+    perHandler(
+      'brigade_handler_abandoned_running',
+      'Handlers given up on that are still running.',
+      (b) => b.invoker.stats.abandonedRunning,
+    );
+    perHandler(
       'brigade_dead_lettered_total',
       'Durable messages copied to the dead-letter stream.',
       (b) => b.invoker.stats.deadLettered,

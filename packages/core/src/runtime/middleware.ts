@@ -25,8 +25,36 @@ export function composeMiddleware(
 }
 
 /**
+ * What a chain ends with when a layer called `next()` and neither returned nor awaited what it
+ * gave back (a forgotten `return`), and the rest of the chain then failed: the failure, which
+ * nothing else would have seen, and what the layer returned instead.
+ */
+export class UnwatchedFailure extends Error {
+  constructor(
+    /** Where the chain runs, for the log: `kitchen#cook`, `the Bus (publish 'x')`. */
+    readonly where: string,
+    /** What the rest of the chain (the handler, or the send) failed with. */
+    override readonly cause: unknown,
+    /** What the layer returned instead (`undefined` for a forgotten `return`). */
+    readonly result: unknown,
+  ) {
+    super(`a middleware of ${where} called next() without returning or awaiting it, and it failed`);
+    this.name = 'UnwatchedFailure';
+  }
+}
+
+/** What a handler or a send failed with, seen through an `UnwatchedFailure`. */
+export function failureOf(error: unknown): unknown {
+  return error instanceof UnwatchedFailure ? error.cause : error;
+}
+
+/**
  * Runs `value` through `layers`, outermost first, then `last`; resolves with what the outermost
- * layer returned. A synchronous throw anywhere becomes a rejection; `next()` runs once at most.
+ * layer returned. A synchronous throw anywhere becomes a rejection. `next()` runs once at most
+ * (a second call throws). A layer's outcome waits for what its `next()` started, so the message
+ * is never settled while its handler still runs; if that failed and the layer never looked at
+ * it (it neither returned nor awaited `next()`'s promise), the chain rejects with an
+ * `UnwatchedFailure` instead of leaving a rejection nobody handles.
  */
 export function runChain<T>(
   layers: readonly Layer<T>[],
@@ -36,15 +64,89 @@ export function runChain<T>(
 ): Promise<unknown> {
   let reached = -1;
   const step = (index: number): Promise<unknown> => {
-    if (index <= reached)
-      return Promise.reject(new Error(`a middleware of ${where} called next() twice`));
+    if (index <= reached) throw new Error(`a middleware of ${where} called next() twice`);
     reached = index;
-    try {
-      const layer = layers[index];
-      return Promise.resolve(layer ? layer(value, () => step(index + 1)) : last(value));
-    } catch (err) {
-      return Promise.reject(err as Error);
+    const layer = layers[index];
+    if (layer === undefined) {
+      try {
+        return Promise.resolve(last(value));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
     }
+    return runLayer(layer, value, () => step(index + 1), where);
   };
   return step(0);
+}
+
+/**
+ * `next()`'s promise: a promise whose `then` (which `await`, `return`, `catch` and `finally` all
+ * reach) records that the layer looked at the outcome.
+ */
+class NextResult extends Promise<unknown> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  observed = false;
+
+  override then<A = unknown, B = never>(
+    onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+const promiseThen = Promise.prototype.then;
+
+function runLayer<T>(
+  layer: Layer<T>,
+  value: T,
+  inner: () => Promise<unknown>,
+  where: string,
+): Promise<unknown> {
+  let started: Promise<unknown> | undefined;
+  let next: NextResult | undefined;
+  /** Settles once what `next()` started has settled; never rejects. */
+  let innerSettled: Promise<void> | undefined;
+  let innerFailure: { error: unknown } | undefined;
+  const callNext = (): Promise<unknown> => {
+    const promise = inner();
+    started = promise;
+    next = new NextResult((resolve, reject) => {
+      promise.then(resolve, reject);
+    });
+    // Through the plain `then`: watching it here is not the layer looking at it.
+    innerSettled = promiseThen.call(next, undefined, (error: unknown) => {
+      innerFailure = { error };
+    }) as Promise<void>;
+    return next;
+  };
+  let result: unknown;
+  try {
+    result = layer(value, callNext);
+  } catch (err) {
+    return innerSettled === undefined
+      ? Promise.reject(err as Error)
+      : innerSettled.then(() => Promise.reject(err as Error));
+  }
+  // `return next()`: the layer's outcome is the rest of the chain's, nothing to watch.
+  if (result !== undefined && result === next) return started as Promise<unknown>;
+  // Looked at once the layer settled: it may have called `next()` after an `await`.
+  return Promise.resolve(result).then(
+    (returned) =>
+      innerSettled === undefined
+        ? returned
+        : innerSettled.then(() => {
+            if (innerFailure && !(next as NextResult).observed)
+              throw new UnwatchedFailure(where, innerFailure.error, returned);
+            return returned;
+          }),
+    (err: unknown) =>
+      innerSettled === undefined
+        ? Promise.reject(err as Error)
+        : innerSettled.then(() => Promise.reject(err as Error)),
+  );
 }

@@ -34,7 +34,7 @@ import {
 import { decodeErrorReply } from './error-codec';
 import { currentHandlerContext } from './context-scope';
 import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
-import { runChain } from './middleware';
+import { runChain, UnwatchedFailure } from './middleware';
 import { REQUEST_TIMEOUT } from './trace-context';
 import { sendTelemetry, type Telemetry } from './telemetry';
 
@@ -120,7 +120,9 @@ export class NatsBus extends Bus {
     send: (message: OutgoingMessage) => unknown,
   ): Promise<unknown> {
     const message: OutgoingMessage = { operation, subject, payload, headers: { ...headers } };
-    return runChain(this.outgoing, message, send, `the Bus (${operation} '${subject}')`);
+    return runChain(this.outgoing, message, send, `the Bus (${operation} '${subject}')`).catch(
+      rethrowUnwatched,
+    );
   }
 
   private async publishDurable(
@@ -289,4 +291,12 @@ function decodeReply<T>(msg: WireMessage, raw: boolean): T {
   const error = decodeErrorReply(msg);
   if (error) throw error;
   return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
+}
+
+/**
+ * A send that failed behind a middleware that did not look at it fails the call with the send's
+ * own error, whatever the middleware returned instead: a lost publish is never reported as sent.
+ */
+function rethrowUnwatched(err: unknown): never {
+  throw err instanceof UnwatchedFailure ? err.cause : err;
 }

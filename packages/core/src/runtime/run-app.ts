@@ -3,6 +3,7 @@ import type { BrigadeOptions } from './brigade-options';
 import { InvalidOptionError } from '../common/errors';
 import { createLogger } from '../common/logger';
 import type { OpsOptions } from './ops-server';
+import { watchProcessFaults } from './process-faults';
 
 /** How long `Brigade.run` keeps trying to reach NATS at start, unless `nats.connectRetryMs` says. */
 const DEFAULT_CONNECT_RETRY_MS = 30_000;
@@ -23,7 +24,9 @@ export interface RunHooks {
 /**
  * The entry point of a service process: starts the app, stops it gracefully on SIGINT or
  * SIGTERM (a second signal exits at once), and exits non-zero when the start fails or the
- * connection is lost for good.
+ * connection is lost for good. Failures of code outside any handler: see `watchProcessFaults`
+ * (an unhandled rejection is logged and the process serves on; an uncaught exception stops it
+ * gracefully and exits 1).
  */
 export async function runApp(
   options: BrigadeOptions,
@@ -43,6 +46,7 @@ export async function runApp(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let stopWatching: (() => void) | undefined;
   try {
     // Ready once the hooks' own work (an HTTP server, say) is up too, not before.
     app = await BrigadeApp.start(
@@ -54,9 +58,12 @@ export async function runApp(
       },
       true,
     );
+    const running = app;
+    stopWatching = watchProcessFaults(app.logger, () => stopApp(running, hooks, 1));
     await startHook(app, hooks);
     app.markReady();
   } catch (err) {
+    stopWatching?.();
     reportStartFailure(options, err);
     process.exit(1);
   }
@@ -69,31 +76,37 @@ export async function runApp(
   return started;
 }
 
-/** A signal's graceful stop: the `stopping` hook, then the drain; a second signal exits at once. */
+/** A signal's graceful stop; a second signal exits at once. */
 function stopOnSignal(app: BrigadeApp, signal: NodeJS.Signals, hooks: RunHooks): void {
   if (app.isStopping) {
     app.logger.warn(`${signal} again: exiting without waiting`);
     process.exit(1);
   }
   app.logger.info(`${signal} received`);
+  stopApp(app, hooks, 0);
+}
+
+/** The graceful stop: the `stopping` hook, the drain, the `stopped` hook, then exit `code` (1 when the stop failed). */
+function stopApp(app: BrigadeApp, hooks: RunHooks, code: number): void {
+  if (app.isStopping) return;
   Promise.resolve()
     .then(() => hooks.stopping?.(app))
     .catch((err: unknown) => app.logger.error({ err }, 'stopping hook failed'))
     .then(() => app.stop())
     .then(
-      () => 0,
+      () => code,
       (err: unknown) => {
         app.logger.error({ err }, 'stop failed');
         return 1;
       },
     )
-    .then(async (code) => {
+    .then(async (exitCode) => {
       try {
         await hooks.stopped?.(app);
       } catch (err) {
         app.logger.error({ err }, 'stopped hook failed');
       }
-      process.exit(code);
+      process.exit(exitCode);
     });
 }
 

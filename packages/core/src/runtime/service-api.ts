@@ -4,7 +4,7 @@ import type { HandlerDefinition, ServiceDefinition } from '../discovery/handler-
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
-import type { HandlerCounters } from './handler-stats';
+import type { HandlerCounters, HandlerStats } from './handler-stats';
 import type { ServiceApiResponse, ServiceIdentity } from './service-api-wire';
 
 /** The NATS Service API (ADR-32) verbs and response types. */
@@ -115,8 +115,7 @@ export class ServiceApi {
                 stats.numRequests === 0
                   ? 0
                   : Math.trunc(stats.processingTimeNs / stats.numRequests),
-              // Core event handlers drop what they cannot take (backpressure, malformed headers).
-              ...(h.kind === 'event' && !h.durable ? { data: { dropped: stats.dropped } } : {}),
+              ...statsData(h, stats),
             };
           }),
         };
@@ -159,4 +158,22 @@ function endpointMetadata(handler: HandlerDefinition): Readonly<Record<string, s
   const frozen = Object.freeze(metadata);
   metadataOf.set(handler, frozen);
   return frozen;
+}
+
+/**
+ * A handler's `data` in `STATS`: what a core event handler dropped (backpressure, malformed
+ * headers), and for any handler, once it happened, the handlers given up on past their deadline
+ * and grace. Nothing when there is nothing of either to say.
+ */
+function statsData(
+  handler: HandlerDefinition,
+  stats: HandlerStats,
+): { data?: Record<string, number> } {
+  const data: Record<string, number> = {};
+  if (handler.kind === 'event' && !handler.durable) data['dropped'] = stats.dropped;
+  if (stats.abandoned > 0) {
+    data['abandoned'] = stats.abandoned;
+    data['abandoned_running'] = stats.abandonedRunning;
+  }
+  return Object.keys(data).length === 0 ? {} : { data };
 }
