@@ -281,7 +281,11 @@ describe('mistakes in user code never take a service down @integration', () => {
         }
       }
       const app = bed.cleanup.add(
-        await startApp(bed.server, { services: [Deaf], logger: { instance: logs.logger } }),
+        await startApp(bed.server, {
+          services: [Deaf],
+          logger: { instance: logs.logger },
+          ops: { port: 0, host: '127.0.0.1' },
+        }),
         (a) => a.stop(),
       );
       // Six requests with their own deadline on two slots: four wait, and every one hears 408
@@ -320,6 +324,11 @@ describe('mistakes in user code never take a service down @integration', () => {
       }>().endpoints[0];
       expect(srv).to.deep.include({ num_requests: 8, num_errors: 7 });
       expect(srv?.data).to.deep.equal({ abandoned: 3, abandoned_running: 3 });
+      const metrics = await app.metrics();
+      expect(metrics).to.include('brigade_handler_abandoned_total{service="deaf",handler="ask"} 3');
+      expect(metrics).to.include(
+        'brigade_handler_abandoned_running{service="deaf",handler="ask"} 3',
+      );
       // They settle at last: nothing more is sent or counted.
       const inbox = bed.client.subscribe('_INBOX.>');
       stuck.open();
@@ -427,6 +436,131 @@ describe('mistakes in user code never take a service down @integration', () => {
         circular: '[object Object]',
         error: 'RangeError: out of range',
       });
+    });
+  });
+
+  describe('what already held, and holds', () => {
+    it('answers a short 500 to whatever non-Error a handler throws or rejects with', async () => {
+      const thrown: Record<string, () => unknown> = {
+        text: () => {
+          throw 'text';
+        },
+        null: () => {
+          throw null;
+        },
+        undefined: () => {
+          throw undefined;
+        },
+        object: () => {
+          throw { code: 7 };
+        },
+        number: () => Promise.reject(42),
+      };
+      @Service({ name: 'odd' })
+      class Odd {
+        @Endpoint('odd.*')
+        run(_body: unknown, ctx: MessageContext): unknown {
+          return thrown[ctx.subject.slice('odd.'.length)]?.();
+        }
+      }
+      const app = bed.cleanup.add(await startApp(bed.server, { services: [Odd] }), (a) => a.stop());
+      for (const kind of Object.keys(thrown)) {
+        const reply = await bed.client.request(`odd.${kind}`);
+        expect(outcome(reply), kind).to.equal('500 internal error');
+        expect(reply.string(), kind).to.equal('{"code":500,"message":"internal error"}');
+      }
+      expect(app.stats()[0]?.stats).to.include({ numRequests: 5, numErrors: 5 });
+      await noUnhandledRejections();
+    });
+
+    it('answers 500 at once to replies JSON cannot encode', async () => {
+      const circular: Record<string, unknown> = {};
+      circular['self'] = circular;
+      const replies: Record<string, unknown> = {
+        circular,
+        bigint: { n: 10n },
+        toJSON: {
+          toJSON() {
+            throw new Error('no JSON for you');
+          },
+        },
+      };
+      @Service({ name: 'unencodable' })
+      class Unencodable {
+        @Endpoint('unencodable.*')
+        run(_body: unknown, ctx: MessageContext): unknown {
+          return replies[ctx.subject.slice('unencodable.'.length)];
+        }
+      }
+      bed.cleanup.add(await startApp(bed.server, { services: [Unencodable] }), (a) => a.stop());
+      for (const kind of Object.keys(replies)) {
+        const began = performance.now();
+        const reply = await bed.client.request(`unencodable.${kind}`, undefined, {
+          timeout: 5_000,
+        });
+        expect(outcome(reply), kind).to.equal('500 internal error');
+        expect(performance.now() - began, kind).to.be.below(1_000);
+      }
+    });
+
+    it('survives a handler that blocks the event loop for 2 s', async () => {
+      @Service({ name: 'blocker' })
+      class Blocker {
+        @Endpoint('blocker.block')
+        block(ms: number): string {
+          const until = Date.now() + ms;
+          while (Date.now() < until) {
+            // a synchronous loop, as a CPU-bound mistake would be
+          }
+          return 'unblocked';
+        }
+      }
+      const app = bed.cleanup.add(await startApp(bed.server, { services: [Blocker] }), (a) =>
+        a.stop(),
+      );
+      const blocked = await bed.client.request('blocker.block', json.encode(2_000), {
+        timeout: 10_000,
+      });
+      expect(json.decode(blocked.data)).to.equal('unblocked');
+      const after = await bed.client.request('blocker.block', json.encode(0));
+      expect(json.decode(after.data)).to.equal('unblocked');
+      expect(app.stats()[0]?.stats).to.include({ numRequests: 2, numErrors: 0 });
+    });
+
+    it('retries and dead-letters durable handlers that throw non-Errors, losing none', async () => {
+      const seen: string[] = [];
+      @Service({ name: 'oddly' })
+      class Oddly {
+        @Subscribe('oddly.*', { durable: { stream: 'ODDLY', maxDeliver: 2, backoff: [20] } })
+        run(kind: string, ctx: MessageContext): void {
+          seen.push(`${kind}#${ctx.deliveryCount ?? 0}`);
+          if (kind === 'text') throw 'text';
+          if (kind === 'null') throw null;
+          if (kind === 'undefined') throw undefined;
+          throw { code: 7 };
+        }
+      }
+      const app = bed.cleanup.add(
+        await startApp(bed.server, {
+          services: [Oddly],
+          streams: [{ name: 'ODDLY', subjects: ['oddly.>'] }],
+        }),
+        (a) => a.stop(),
+      );
+      const kinds = ['text', 'null', 'undefined', 'object'];
+      for (const kind of kinds) await app.bus.publish(`oddly.${kind}`, kind, { durable: true });
+      await waitFor(async () => (await app.deadLetters.list()).length === 4);
+      expect([...seen].sort()).to.deep.equal(kinds.flatMap((k) => [`${k}#1`, `${k}#2`]).sort());
+      const letters = await app.deadLetters.list();
+      expect(
+        Object.fromEntries(letters.map((l) => [l.origin.subject, [l.reason, l.attempts]])),
+      ).to.deep.equal({
+        'oddly.text': ["'text'", 2],
+        'oddly.null': ['null', 2],
+        'oddly.undefined': ['undefined', 2],
+        'oddly.object': ['{"code":7}', 2],
+      });
+      await noUnhandledRejections();
     });
   });
 });

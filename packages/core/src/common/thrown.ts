@@ -47,3 +47,14 @@ export function thrownKind(value: unknown): string {
   if (value instanceof Error) return String(value.name);
   return value === null ? 'null' : typeof value;
 }
+
+/**
+ * Stands for `undefined` thrown or rejected with, where `undefined` already means "no failure":
+ * described and grouped as `undefined`, as the value itself would be.
+ */
+export class ThrownUndefined extends Error {
+  constructor() {
+    super('');
+    this.name = 'undefined';
+  }
+}

@@ -10,7 +10,7 @@ import type { WireMessage } from '../transport/wire-message';
 import type { Middleware } from '../common/middleware';
 import { composeMiddleware, type HandlerMethod, UnwatchedFailure } from './middleware';
 import { IncidentLog } from '../common/incident-log';
-import { describeThrown, thrownKind } from '../common/thrown';
+import { describeThrown, thrownKind, ThrownUndefined } from '../common/thrown';
 import { clip } from '../common/clip';
 import { withSchemas } from './schema-step';
 import type { HandlerMetrics } from './metrics';
@@ -128,7 +128,7 @@ export class HandlerInvoker {
         ? tracing.run(ctx, () => runInContext(ctx, this.method, payload))
         : runInContext(ctx, this.method, payload);
     } catch (err) {
-      done(ctx, err === undefined ? new Error('threw undefined') : err, undefined);
+      done(ctx, err === undefined ? new ThrownUndefined() : err, undefined);
       return;
     }
     if (result instanceof Promise) {
@@ -137,7 +137,7 @@ export class HandlerInvoker {
         (err: unknown) =>
           err instanceof UnwatchedFailure && err.result !== undefined
             ? this.succeed(ctx, err.result, done, err)
-            : done(ctx, err === undefined ? new Error('rejected with undefined') : err, undefined),
+            : done(ctx, err === undefined ? new ThrownUndefined() : err, undefined),
       );
     } else {
       this.succeed(ctx, result, done);

@@ -10,6 +10,7 @@ import {
 } from 'nats';
 import { ConnectionError, InvalidOptionError, NotRunningError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { IncidentLog } from '../common/incident-log';
 import type { ConnectionSettings } from './connection-settings';
 import type { ConnectionState, ConnectionStatus } from './connection-status';
 import { isNoResponders, toMsgHdrs } from './header-codec';
@@ -92,18 +93,26 @@ export class NatsTransport {
     queue: string | undefined,
     onMessage: (msg: WireMessage) => void,
   ): TransportSubscription {
+    // Per message, so bounded: the first of a kind in full, the rest summed up.
+    const incidents = new IncidentLog(this.logger, `the subscription to '${subject}'`);
     const sub = this.connection.subscribe(subject, {
       queue,
       callback: (err, msg) => {
         if (err) {
-          this.logger.error({ err, subject }, 'subscription error');
+          incidents.add('error', 'error', { err, subject }, 'subscription error', String(err));
           return;
         }
         // A throw here would reach the client's protocol parser and leave the connection deaf.
         try {
           onMessage(msg);
         } catch (failure) {
-          this.logger.error({ err: failure, subject }, 'a message could not be taken; skipped');
+          incidents.add(
+            'skipped',
+            'error',
+            { err: failure, subject },
+            'a message could not be taken; skipped',
+            String(failure),
+          );
         }
       },
     });
