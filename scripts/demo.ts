@@ -52,6 +52,10 @@ const opsPorts: number[] = [];
 let server: NatsServer | undefined;
 let nc: NatsConnection | undefined;
 let stopping: Promise<void> | undefined;
+/** The signal that stopped the demo, once one did: what fails after it is the stop, not a fault. */
+let stoppedBy: NodeJS.Signals | undefined;
+/** Where this run's service logs go, each started empty. */
+const logDir = process.env['DEMO_LOG_DIR'] ?? join(REPO_ROOT, '.demo', 'logs');
 
 /** False once stdout is gone (the terminal closed, the pipe's reader quit): the demo then stops. */
 let canPrint = true;
@@ -69,7 +73,7 @@ async function whileStarting(condition: () => Promise<boolean>, what: string): P
   const exits = processes.map(async (p) => {
     const code = await p.exited;
     throw new Error(
-      `${p.label} exited with ${String(code)} while starting: ${p.lastError ?? `see .demo/logs/${p.label}.log`}`,
+      `${p.label} exited with ${String(code)} while starting: ${p.lastError ?? `see ${relative(process.cwd(), join(logDir, `${p.label}.log`))}`}`,
     );
   });
   const ready = waitFor(async () => condition().catch(() => false), {
@@ -103,7 +107,6 @@ async function main(): Promise<void> {
     say(`started nats-server with JetStream at ${natsUrl}`);
   }
   const port = Number(process.env['PORT'] ?? (await freePort()));
-  const logDir = process.env['DEMO_LOG_DIR'] ?? join(REPO_ROOT, '.demo', 'logs');
   nc = await connect({ servers: natsUrl, name: 'demo' });
   followEvents(nc);
 
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
       const opsPort = await freePort();
       env['BRIGADE_OPS_PORT'] = String(opsPort);
       opsPorts.push(opsPort);
-      processes.push(startProcess(service, label, env, logDir));
+      processes.push(startProcess(service, label, env, logDir, true));
       say(
         `started ${label} (${service.command.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
       );
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
   const dashboardPort = Number(process.env['DASHBOARD_PORT'] ?? (await freePort()));
   const dashboard = `http://127.0.0.1:${dashboardPort}/`;
   const dashboardService = dashboardProcess('--allow-actions', '--port', String(dashboardPort));
-  processes.push(startProcess(dashboardService, 'dashboard', { NATS_URL: natsUrl }, logDir));
+  processes.push(startProcess(dashboardService, 'dashboard', { NATS_URL: natsUrl }, logDir, true));
   say(
     `started dashboard (${dashboardService.command.join(' ')}, pid ${String(processes.at(-1)?.child.pid)})`,
   );
@@ -144,9 +147,13 @@ async function main(): Promise<void> {
     probes.push(fetch(`${dashboard}api/snapshot`).then((r) => r.ok));
     return (await Promise.all(probes)).every(Boolean);
   }, 'every service is ready (/readyz) and the dashboard answers');
-  say(`all services up; logs in ${relative(REPO_ROOT, logDir) || logDir}/`);
-  say(`reception's live page: ${base}/`);
-  say(`Brigade dashboard:     ${dashboard}`);
+  say(`all services up; this run's logs in ${relative(REPO_ROOT, logDir) || logDir}/`);
+  if (args.keep) {
+    say(`reception's live page: ${base}/`);
+    say(`Brigade dashboard:     ${dashboard}`);
+  } else {
+    say('(the demo stops by itself once the orders are served: `-- --keep` keeps it up to watch)');
+  }
   console.log('');
 
   const ids: string[] = [];
@@ -288,9 +295,23 @@ function followEvents(conn: NatsConnection): void {
   });
 }
 
+/** Exit codes of a run stopped by a signal, as a shell reports them (128 + its number). */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 129,
+  SIGINT: 130,
+  SIGTERM: 143,
+};
+
+/** A signal stops the demo at any moment: said as such, never as a failure. */
+function stopOn(signal: NodeJS.Signals): void {
+  stoppedBy ??= signal;
+  void shutdown(SIGNAL_EXIT[signal] ?? 1);
+}
+
 async function shutdown(code: number): Promise<void> {
   stopping ??= (async () => {
     console.log('');
+    if (stoppedBy) say(`${stoppedBy === 'SIGINT' ? 'Ctrl-C' : stoppedBy}: the demo was stopped`);
     say('stopping every service (SIGTERM, graceful drain)...');
     await Promise.all(
       processes.map(async (p) => {
@@ -306,10 +327,10 @@ async function shutdown(code: number): Promise<void> {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => stopOn('SIGINT'));
+process.on('SIGTERM', () => stopOn('SIGTERM'));
 // The terminal closed: stop everything all the same, the temporary store included.
-process.on('SIGHUP', () => void shutdown(0));
+process.on('SIGHUP', () => stopOn('SIGHUP'));
 process.stdout.on('error', () => {
   canPrint = false;
   void shutdown(0);
@@ -317,6 +338,8 @@ process.stdout.on('error', () => {
 main().then(
   () => shutdown(0),
   (err: unknown) => {
+    // After a signal, what broke (a fetch, a service that exited) is the stop itself.
+    if (stoppedBy || stopping) return;
     if (canPrint) console.error(`demo failed: ${(err as Error).message}`);
     void shutdown(1);
   },

@@ -77,15 +77,19 @@ export class RunningProcess {
   }
 }
 
-/** Starts one replica of a service from the repository root, its output appended to `<logDir>/<label>.log`. */
+/**
+ * Starts one replica of a service from the repository root, its output appended to
+ * `<logDir>/<label>.log`, or written to it from empty when `fresh` (a run of its own).
+ */
 export function startProcess(
   service: ServiceProcess,
   label: string,
   env: Record<string, string>,
   logDir: string,
+  fresh = false,
 ): RunningProcess {
   mkdirSync(logDir, { recursive: true });
-  const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
+  const log = createWriteStream(join(logDir, `${label}.log`), { flags: fresh ? 'w' : 'a' });
   const [command, ...args] = service.command as [string, ...string[]];
   const child = spawn(command === 'node' ? process.execPath : command, args, {
     cwd: REPO_ROOT,

@@ -25,6 +25,14 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as
   volumes: Record<string, unknown>;
 };
 
+/** A compose value with `${NAME:-default}` and `${NAME}` filled in from `env`, as compose does. */
+function interpolate(value: string, env: Record<string, string>): string {
+  return value.replace(
+    /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g,
+    (_m, name: string, fallback?: string) => env[name] || (fallback ?? ''),
+  );
+}
+
 /** The exec-form CMD of each `FROM … AS <target>` stage of the Dockerfile. */
 function dockerfileCommands(): Map<string, string[]> {
   const commands = new Map<string, string[]>();
@@ -111,10 +119,16 @@ describe('docker-compose.yml', () => {
         expect(entry.depends_on).to.deep.equal({ nats: { condition: 'service_healthy' } });
       });
 
-      it('exports its spans where OTEL_EXPORTER_OTLP_ENDPOINT says, when it says', () => {
-        expect(entry.environment?.['OTEL_EXPORTER_OTLP_ENDPOINT']).to.equal(
-          '${OTEL_EXPORTER_OTLP_ENDPOINT:-}',
+      it('exports its spans to the bundled Jaeger with no variable set, else where OTEL_EXPORTER_OTLP_ENDPOINT says', () => {
+        const endpoint = entry.environment?.['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? '';
+        expect(interpolate(endpoint, {})).to.equal('http://jaeger:4318');
+        expect(interpolate(endpoint, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' })).to.equal(
+          'http://otel:4318',
         );
+        // Jaeger takes OTLP over HTTP on 4318 there.
+        const jaeger = compose.services['jaeger'];
+        expect(jaeger?.environment?.['COLLECTOR_OTLP_ENABLED']).to.equal('true');
+        expect(jaeger?.image).to.match(/^jaegertracing\/all-in-one:1\./);
       });
 
       it('is healthy when its readiness probe says so, on its ops port', () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
@@ -119,6 +119,7 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
       .and.include('usage: npm run demo');
   });
 
+  const EXIT = { SIGINT: 130, SIGHUP: 129 } as const;
   for (const signal of ['SIGINT', 'SIGHUP'] as const) {
     it(`on ${signal} to its process group drains every service before the server stops, and removes the store`, async () => {
       const run = demo(['--keep', '--orders', '1']);
@@ -140,7 +141,10 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
       const pids = run.servicePids;
       expect(pids).to.have.length(6);
       run.signalGroup(signal);
-      expect(await run.exited).to.equal(0);
+      expect(await run.exited, run.output).to.equal(EXIT[signal]);
+      expect(run.output)
+        .to.include(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: the demo was stopped`)
+        .and.not.include('failed');
       for (const label of ['order', 'kitchen-1', 'kitchen-2', 'reception', 'audit', 'dashboard'])
         expect(run.output).to.include(`${label} exited with 0`);
       expect(run.output).to.include('stopped');
@@ -165,6 +169,45 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
       expect(stores(run.tmp)).to.deep.equal([]);
     });
   }
+
+  for (const moment of ['while the services start', 'while the orders are placed'] as const) {
+    it(`says it was stopped, not that it failed, on Ctrl-C ${moment}, and leaves nothing behind`, async () => {
+      const run = demo(['--orders', '20']);
+      // What an earlier run left in a log: each run's logs start empty.
+      mkdirSync(join(run.tmp, 'logs'), { recursive: true });
+      writeFileSync(join(run.tmp, 'logs', 'kitchen-1.log'), 'a line of an earlier run\n');
+      await waitFor(
+        () =>
+          moment === 'while the services start'
+            ? run.output.includes('started dashboard')
+            : run.output.includes('HTTP POST /orders -> 202'),
+        { timeout: 90_000, message: `the demo never got ${moment}` },
+      );
+      const pids = run.servicePids;
+      run.signalGroup('SIGINT');
+      expect(await run.exited, run.output).to.equal(130);
+      expect(run.output)
+        .to.include('Ctrl-C: the demo was stopped')
+        .and.include('stopped')
+        .and.not.include('failed');
+      await waitFor(() => pids.filter(alive).length === 0, {
+        message: 'a service outlived the demo',
+      });
+      expect(stores(run.tmp)).to.deep.equal([]);
+      expect(readFileSync(join(run.tmp, 'logs', 'kitchen-1.log'), 'utf8')).to.not.include(
+        'an earlier run',
+      );
+    });
+  }
+
+  it('prints the addresses to open only with --keep, where they keep answering', async () => {
+    const run = demo(['--orders', '1']);
+    expect(await run.exited, run.output).to.equal(0);
+    expect(run.output)
+      .to.include('`-- --keep` keeps it up to watch')
+      .and.not.include("reception's live page:")
+      .and.not.include('Brigade dashboard:');
+  });
 
   it('stops every service when its stdout closes', async () => {
     const run = demo(['--orders', '20']);

@@ -75,6 +75,9 @@ describe('the restaurant, as separate processes @integration', function () {
 
     expect((await fetch(`${restaurant.base}/orders/nope`)).status).to.equal(404);
     expect((await fetch(`${restaurant.base}/tables`)).status).to.equal(404);
+    // What a browser asks beside the live page: no icon, and no error either.
+    const icon = await fetch(`${restaurant.base}/favicon.ico`);
+    expect([icon.status, await icon.text()]).to.deep.equal([204, '']);
     expect((await fetch(`${restaurant.base}/orders`, { method: 'GET' })).status).to.equal(405);
 
     const fine = await post(

@@ -4,6 +4,6 @@ import { startTracing } from '@restaurant/contracts/tracing';
 import { Audit } from './audit.service';
 
 // First: Brigade looks for an OpenTelemetry SDK when the app starts.
-const tracing = startTracing('audit');
-
-void Brigade.run({ services: [Audit] }, { stopped: () => tracing.stop() });
+void startTracing('audit').then((tracing) =>
+  Brigade.run({ services: [Audit] }, { stopped: () => tracing.stop() }),
+);

@@ -5,9 +5,9 @@ import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { Kitchen } from './kitchen.service';
 
 // First: Brigade looks for an OpenTelemetry SDK when the app starts.
-const tracing = startTracing('kitchen');
-
-void Brigade.run(
-  { services: [Kitchen], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
-  { stopped: () => tracing.stop() },
+void startTracing('kitchen').then((tracing) =>
+  Brigade.run(
+    { services: [Kitchen], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
+    { stopped: () => tracing.stop() },
+  ),
 );

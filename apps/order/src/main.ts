@@ -5,9 +5,9 @@ import { DEAD_LETTERS, ORDERS_STREAM } from '@restaurant/contracts';
 import { OrderService } from './order.service';
 
 // First: Brigade looks for an OpenTelemetry SDK when the app starts.
-const tracing = startTracing('order');
-
-void Brigade.run(
-  { services: [OrderService], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
-  { stopped: () => tracing.stop() },
+void startTracing('order').then((tracing) =>
+  Brigade.run(
+    { services: [OrderService], streams: [ORDERS_STREAM], deadLetter: DEAD_LETTERS },
+    { stopped: () => tracing.stop() },
+  ),
 );

@@ -140,6 +140,8 @@ export class ReceptionHttpApi {
       return { status: 200, body: MENU };
     }
     if (path === '/health') return { status: 200, body: { ok: true } };
+    // Browsers ask for it with every page: "no icon", not an error.
+    if (path === '/favicon.ico') return { status: 204, body: undefined };
     throw new HttpError(404, `no route ${req.method ?? ''} ${path}`);
   }
 
@@ -242,6 +244,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
+  if (status === 204) {
+    res.writeHead(204).end();
+    return;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -100,6 +100,30 @@ export class UsageError extends Error {}
 /** Nothing answered (no service, no reply): exit status 1, with the reason. */
 export class NotFound extends Error {}
 
+/** The host and port of each server URL of the flags, never its credentials. */
+export function hostsOf(servers: string | undefined): string[] {
+  return (servers ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        const url = new URL(s.includes('://') ? s : `nats://${s}`);
+        return `${url.hostname}:${url.port || '4222'}`;
+      } catch {
+        return s;
+      }
+    });
+}
+
+/** Nothing answered `what`: says which server was asked and how to ask another. */
+export function noAnswer(flags: ConnectionFlags, what: string): NotFound {
+  const where = hostsOf(flags.server)
+    .map((h) => `nats://${h}`)
+    .join(', ');
+  return new NotFound(`${what} at ${where} (set --server or NATS_URL)`);
+}
+
 /** How long discovery and `request --all` wait for one more answer after the last. */
 export const STALL_MS = 300;
 

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from 'nats';
 import { Endpoint, NotFoundError, Service, Subscribe, type BrigadeApp } from '@brigade/core';
 import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
 import { z } from 'zod';
-import { brigade } from './run-cli';
+import { brigade, CLI, type CliResult } from './run-cli';
 
 describe('brigade CLI @integration', () => {
   const cleanup = new Cleanup();
@@ -242,10 +242,26 @@ describe('brigade CLI @integration', () => {
       expect(info.code, info.stderr).to.equal(0);
       expect(info.stdout).to.include('kitchen 2.1.0').and.include('cooks');
       expect(info.stdout).to.match(/status\s+kitchen\.status\s+q\s+endpoint/);
-      // Its request schema, as JSON Schema from the Service API metadata.
-      expect(info.stdout)
-        .to.include('schemas (JSON Schema):')
-        .and.match(/status request: \{.*"table":\{"type":"integer"/);
+      expect(info.stdout).to.include(`  instance: ${app.instanceIds.get('kitchen')}`);
+      // Its request schema, as JSON Schema from the Service API metadata: named, and in full,
+      // indented, with --schemas.
+      expect(info.stdout).to.include(
+        'schemas (JSON Schema, --schemas prints them): status request',
+      );
+      const schemas = await brigade(['info', 'kitchen', '--schemas', ...server$()]);
+      expect(schemas.stdout)
+        .to.include('  schemas (JSON Schema):\n    status request:\n      {')
+        .and.match(/\n {10}"table": \{\n {12}"type": "integer"/);
+      // Two instances alike are one block naming both.
+      const twin = cleanup.add(
+        await startApp(server, { services: [Kitchen], logger: { level: 'silent' } }),
+        (a) => a.stop(),
+      );
+      const both = await brigade(['info', 'kitchen', ...server$()]);
+      expect(both.stdout.match(/^kitchen 2\.1\.0/gm)).to.have.length(1);
+      expect(both.stdout).to.match(/ {2}2 instances: \w+, \w+\n/);
+      expect(both.stdout).to.include(twin.instanceIds.get('kitchen') as string);
+      await twin.stop();
       expect(info.stdout).to.match(
         /cook\s+orders\.placed\s+\(none\)\s+durable event \(ORDERS\/kitchen_cook\)/,
       );
@@ -263,7 +279,10 @@ describe('brigade CLI @integration', () => {
       expect(json[0]?.endpoints[0]?.num_requests).to.equal(2);
       const none = await brigade(['info', 'nobody', ...server$()]);
       expect(none.code).to.equal(1);
-      expect(none.stderr).to.include("no service named 'nobody' answered");
+      // It says which server it asked, and how to ask another.
+      expect(none.stderr).to.include(
+        `no service named 'nobody' answered at nats://127.0.0.1:${new URL(server.url).port} (set --server or NATS_URL)`,
+      );
     });
   });
 
@@ -423,5 +442,55 @@ describe('brigade CLI @integration', () => {
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.include('no dead letter with sequence 999');
     });
+
+    it('deletes one: asks on a terminal, refuses without one unless --yes', async () => {
+      fixed = false; // the kitchen burns 'bad' again
+      for (const id of ['bad', 'bad'])
+        await app.bus.publish('orders.placed', { id }, { durable: true });
+      await waitFor(async () => (await app.deadLetters.list()).length === 2);
+      const [first, second] = (await app.deadLetters.list()).map((l) => String(l.sequence));
+      const unasked = await brigade(['dlq', 'delete', first as string, ...server$()]);
+      expect(unasked.code).to.equal(2);
+      expect(unasked.stderr).to.include('cannot be undone: pass --yes to confirm');
+      expect(await app.deadLetters.list()).to.have.length(2);
+      // On a terminal (a pseudo-terminal from util-linux's script), it asks.
+      const asked = await onTerminal(['dlq', 'delete', first as string, ...server$()], 'y\n');
+      expect(asked.stdout).to.include(
+        `delete dead letter ${first} (orders.placed: Error: burnt) for good? [y/N]`,
+      );
+      expect(asked.stdout).to.include(`deleted dead letter ${first}`);
+      const kept = await onTerminal(['dlq', 'delete', second as string, ...server$()], 'n\n');
+      expect(kept.stdout).to.include('not deleted');
+      expect((await app.deadLetters.list()).map((l) => String(l.sequence))).to.deep.equal([second]);
+      const yes = await brigade(['dlq', 'delete', second as string, '--yes', ...server$()]);
+      expect(yes.code, yes.stderr).to.equal(0);
+      expect(await app.deadLetters.list()).to.deep.equal([]);
+      const missing = await brigade(['dlq', 'delete', '999', '--yes', ...server$()]);
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.include('no dead letter with sequence 999');
+    });
   });
 });
+
+/** Runs the CLI on a pseudo-terminal (util-linux's `script`), typing `input` into it. */
+function onTerminal(args: readonly string[], input: string): Promise<CliResult> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: { ...process.env, NATS_URL: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('[y/N]') && input) {
+        child.stdin.write(input);
+        input = '';
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

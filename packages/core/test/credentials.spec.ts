@@ -113,6 +113,14 @@ describe('credentials and TLS @integration', function () {
         [`http://rel:${PASSWORD}@127.0.0.1:4222`, 'the scheme must be nats:// or tls://'],
         [`nats://rel:${PASSWORD}@[::1`, 'expected nats://host:port'],
         [`nats://rel:${PASSWORD}@127.0.0.1:4222/path`, 'no path, query or fragment'],
+        [
+          `nats//rel:${PASSWORD}@127.0.0.1:4222`,
+          "the colon after 'nats' is missing: nats://***@127.0.0.1:4222",
+        ],
+        [
+          `tls:/rel:${PASSWORD}@127.0.0.1:4222`,
+          'the scheme takes two slashes: tls://***@127.0.0.1:4222',
+        ],
       ] as const) {
         const { error } = await refusal({ servers: url });
         expect(error.message, url).to.include(reason).and.not.include(PASSWORD);

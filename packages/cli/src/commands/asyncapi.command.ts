@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { asyncApiDocument } from '../asyncapi';
 import {
-  NotFound,
+  hostsOf,
+  noAnswer,
   timeoutOf,
   withClient,
   withConnectionOptions,
@@ -15,22 +16,6 @@ import { discover } from '../discovery';
 interface AsyncApiFlags extends ConnectionFlags {
   out?: string;
   title: string;
-}
-
-/** The host and port of each server URL, never its credentials. */
-function hostsOf(servers: string | undefined): string[] {
-  return (servers ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      try {
-        const url = new URL(s.includes('://') ? s : `nats://${s}`);
-        return `${url.hostname}:${url.port || '4222'}`;
-      } catch {
-        return s;
-      }
-    });
 }
 
 export function asyncApiCommand(): Command {
@@ -48,7 +33,7 @@ export function asyncApiCommand(): Command {
       const services = await withClient(flags, (c) =>
         discover(c.bus, 'INFO', undefined, timeoutOf(flags)),
       );
-      if (services.length === 0) throw new NotFound('no service answered');
+      if (services.length === 0) throw noAnswer(flags, 'no service answered');
       const document = asyncApiDocument(services, {
         title: flags.title,
         servers: hostsOf(flags.server),

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { SCHEMA_METADATA } from '@brigade/core';
 import {
-  NotFound,
+  noAnswer,
   timeoutOf,
   withClient,
   withConnectionOptions,
@@ -9,6 +9,10 @@ import {
 } from '../connection';
 import { discover, kindOf, type Endpoint, type ServiceResponse, type Verb } from '../discovery';
 import { duration, print, table } from '../output';
+
+interface DiscoveryFlags extends ConnectionFlags {
+  schemas?: boolean;
+}
 
 /**
  * A discovery command: asks `verb` of every service (or those named), prints the answers as JSON
@@ -18,22 +22,23 @@ function discoveryCommand(
   name: string,
   description: string,
   verb: Verb,
-  render: (services: ServiceResponse[]) => string,
+  render: (services: ServiceResponse[], flags: DiscoveryFlags) => string,
 ): Command {
   return withConnectionOptions(new Command(name))
     .description(description)
     .argument('[name]', 'only services of this name')
     .option('--json', 'print JSON')
-    .action(async (service: string | undefined, flags: ConnectionFlags) => {
+    .action(async (service: string | undefined, flags: DiscoveryFlags) => {
       const services = await withClient(flags, (c) =>
         discover(c.bus, verb, service, timeoutOf(flags)),
       );
       if (flags.json) return print(JSON.stringify(services, null, 2));
       if (services.length === 0)
-        throw new NotFound(
+        throw noAnswer(
+          flags,
           service ? `no service named '${service}' answered` : 'no service answered',
         );
-      print(render(services));
+      print(render(services, flags));
     });
 }
 
@@ -50,12 +55,25 @@ function listServices(services: ServiceResponse[]): string {
   );
 }
 
-function describeServices(services: ServiceResponse[]): string {
-  return services
-    .map((s) => {
+/**
+ * Instances that describe themselves alike (name, version, description, metadata, endpoints) as
+ * one block naming their ids; schemas named, or printed readably with --schemas.
+ */
+function describeServices(services: ServiceResponse[], flags: DiscoveryFlags): string {
+  const groups = new Map<string, ServiceResponse[]>();
+  for (const s of services) {
+    const key = JSON.stringify([s.name, s.version, s.description, s.metadata, s.endpoints]);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.values()]
+    .map((instances) => {
+      const s = instances[0] as ServiceResponse;
       const metadata = Object.entries(s.metadata ?? {});
+      const ids = instances.map((i) => i.id).join(', ');
+      const count = instances.length === 1 ? 'instance' : `${instances.length} instances`;
       return [
-        `${s.name} ${s.version}  id ${s.id}${s.description ? `  ${s.description}` : ''}`,
+        `${s.name} ${s.version}${s.description ? `  ${s.description}` : ''}`,
+        `  ${count}: ${ids}`,
         ...(metadata.length > 0
           ? [`  metadata: ${metadata.map(([k, v]) => `${k}=${v}`).join(', ')}`]
           : []),
@@ -68,7 +86,7 @@ function describeServices(services: ServiceResponse[]): string {
             kindOf(e),
           ]),
         ),
-        ...schemaLines(s.endpoints ?? []),
+        ...schemaLines(s.endpoints ?? [], flags.schemas === true),
         '',
       ].join('\n');
     })
@@ -81,23 +99,32 @@ const SCHEMA_LABELS: [string, string][] = [
   [SCHEMA_METADATA.payload, 'payload'],
 ];
 
-/** The JSON Schemas endpoints publish in their metadata, one line each. */
-function schemaLines(endpoints: readonly Endpoint[]): string[] {
-  const lines = endpoints.flatMap((e) =>
+/** The JSON Schemas endpoints publish in their metadata: named, or in full, indented. */
+function schemaLines(endpoints: readonly Endpoint[], full: boolean): string[] {
+  const found = endpoints.flatMap((e) =>
     SCHEMA_LABELS.flatMap(([key, label]) => {
       const text = e.metadata?.[key];
-      if (!text) return [];
+      return text ? [{ endpoint: e.name, label, text }] : [];
+    }),
+  );
+  if (found.length === 0) return [];
+  if (!full)
+    return [
+      `  schemas (JSON Schema, --schemas prints them): ${found.map((f) => `${f.endpoint} ${f.label}`).join(', ')}`,
+    ];
+  return [
+    '  schemas (JSON Schema):',
+    ...found.map(({ endpoint, label, text }) => {
       let shown = text;
       try {
         const { $schema: _, ...schema } = JSON.parse(text) as Record<string, unknown>;
-        shown = JSON.stringify(schema);
+        shown = JSON.stringify(schema, null, 2);
       } catch {
         // not JSON: shown as sent
       }
-      return [`    ${e.name} ${label}: ${shown}`];
+      return `    ${endpoint} ${label}:\n${shown.replace(/^/gm, '      ')}`;
     }),
-  );
-  return lines.length > 0 ? ['  schemas (JSON Schema):', ...lines] : [];
+  ];
 }
 
 function serviceCounters(services: ServiceResponse[]): string {
@@ -125,10 +152,10 @@ export function discoveryCommands(): Command[] {
     ),
     discoveryCommand(
       'info',
-      "show services' endpoints, subjects and queue groups",
+      "show services' endpoints, subjects and queue groups (instances alike as one)",
       'INFO',
       describeServices,
-    ),
+    ).option('--schemas', 'print the JSON Schemas of requests, replies and events in full'),
     discoveryCommand(
       'stats',
       "show services' request, error and timing counters",

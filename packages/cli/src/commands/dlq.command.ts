@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
 import type { DeadLetter } from '@brigade/core';
 import { UsageError, withClient, withConnectionOptions, type ConnectionFlags } from '../connection';
 import { formatBody, print, table } from '../output';
@@ -8,6 +9,7 @@ interface DlqFlags extends ConnectionFlags {
   consumer?: string;
   limit: string;
   dlqStream?: string;
+  yes?: boolean;
 }
 
 function withDlqOptions(command: Command): Command {
@@ -109,7 +111,42 @@ export function dlqCommand(): Command {
       }),
   );
 
+  dlq.addCommand(
+    withDlqOptions(new Command('delete'))
+      .description('remove a dead letter for good (asks first on a terminal; --yes does not)')
+      .argument('<sequence>', 'its sequence in the dead-letter stream')
+      .option('-y, --yes', 'delete without asking')
+      .action(async (sequence: string, flags: DlqFlags) => {
+        const seq = sequenceOf(sequence);
+        await withClient(flags, async (c) => {
+          const letters = c.deadLettersIn(clientOptions(flags));
+          // Fetched first: an unknown sequence is refused before anyone is asked anything.
+          const letter = await letters.get(seq);
+          if (!flags.yes) await confirmDeletion(letter);
+          await letters.delete(seq);
+        });
+        print(`deleted dead letter ${sequence}`);
+      }),
+  );
+
   return dlq;
+}
+
+/** Asks on a terminal before a deletion; refuses without one, where nobody can answer. */
+async function confirmDeletion(letter: DeadLetter): Promise<void> {
+  if (!process.stdin.isTTY)
+    throw new UsageError(
+      `deleting dead letter ${letter.sequence} cannot be undone: pass --yes to confirm (no terminal to ask on)`,
+    );
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(
+      `delete dead letter ${letter.sequence} (${letter.origin.subject}: ${letter.reason}) for good? [y/N] `,
+    );
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not deleted');
+  } finally {
+    prompt.close();
+  }
 }
 
 function toJson(letter: DeadLetter): Record<string, unknown> {

@@ -14,7 +14,8 @@ export function assertReflectMetadata(): void {
 /**
  * tsyringe builds a constructor's arguments from `design:paramtypes`. A class whose constructor
  * takes parameters but carries no such metadata was compiled without `emitDecoratorMetadata`
- * (esbuild, tsx) or defined before reflect-metadata was loaded.
+ * (esbuild, tsx). (Not a missing polyfill: Brigade loads reflect-metadata itself, before any
+ * decorator of its runs, so importing it again changes nothing.)
  */
 export function assertConstructorMetadata(
   target: abstract new (...args: never[]) => unknown,
@@ -24,8 +25,10 @@ export function assertConstructorMetadata(
   if (paramTypes === undefined) {
     throw new ReflectMetadataError(
       `${target.name}'s constructor takes ${target.length} parameter(s) but has no 'design:paramtypes' ` +
-        `metadata, so its dependencies cannot be injected: ${INSTRUCTION}, and compile with ` +
-        '`experimentalDecorators` and `emitDecoratorMetadata` (tsc, ts-node or SWC; esbuild and tsx do not emit it)',
+        'metadata, so its dependencies cannot be injected: it was compiled without decorator metadata. ' +
+        'Compile with `experimentalDecorators` and `emitDecoratorMetadata` in tsconfig.json and run it ' +
+        'with tsc, ts-node or SWC with decorator metadata; esbuild-based runners (tsx, esbuild) never ' +
+        'emit it, whatever the tsconfig says',
     );
   }
   // tsyringe keeps @inject(token) tokens under this key, by parameter index.

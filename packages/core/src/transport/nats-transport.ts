@@ -93,20 +93,23 @@ export class NatsTransport {
     queue: string | undefined,
     onMessage: (msg: WireMessage) => void,
   ): TransportSubscription {
-    // Per message, so bounded: the first of a kind in full, the rest summed up.
-    const incidents = new IncidentLog(this.logger, `the subscription to '${subject}'`);
+    // Per message, so bounded: the first of a kind in full, the rest summed up. Made at the first,
+    // so that a subscription without trouble (an inbox per request) allocates nothing for it.
+    let log: IncidentLog | undefined;
+    const incidents = (): IncidentLog =>
+      (log ??= new IncidentLog(this.logger, `the subscription to '${subject}'`));
     const sub = this.connection.subscribe(subject, {
       queue,
       callback: (err, msg) => {
         if (err) {
-          incidents.add('error', 'error', { err, subject }, 'subscription error', String(err));
+          incidents().add('error', 'error', { err, subject }, 'subscription error', String(err));
           return;
         }
         // A throw here would reach the client's protocol parser and leave the connection deaf.
         try {
           onMessage(msg);
         } catch (failure) {
-          incidents.add(
+          incidents().add(
             'skipped',
             'error',
             { err: failure, subject },

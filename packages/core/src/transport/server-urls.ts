@@ -47,6 +47,8 @@ function parseServer(text: string): {
   token?: string;
 } {
   const shown = redactUrl(text);
+  const mistake = schemeMistake(shown);
+  if (mistake) throw new InvalidOptionError(`invalid NATS server URL '${shown}': ${mistake}`);
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`);
@@ -70,6 +72,16 @@ function parseServer(text: string): {
   const secret = decode(url.password, shown);
   if (user === '') return { server };
   return secret === '' ? { server, token: user } : { server, user, pass: secret };
+}
+
+/** What is wrong with a misspelt `nats://` or `tls://` (a colon or a slash missing), if it is that. */
+function schemeMistake(text: string): string | undefined {
+  const noColon = /^(nats|tls)\/\/(.*)$/i.exec(text);
+  if (noColon) return `the colon after '${noColon[1]}' is missing: ${noColon[1]}://${noColon[2]}`;
+  const oneSlash = /^(nats|tls):\/?([^/].*)$/i.exec(text);
+  if (oneSlash && !/^\d+$/.test(oneSlash[2] as string))
+    return `the scheme takes two slashes: ${oneSlash[1]}://${oneSlash[2]}`;
+  return undefined;
 }
 
 function decode(part: string, shown: string): string {
