@@ -427,9 +427,39 @@ async function main(work: string, cleanup: { down?: () => Promise<void> }): Prom
   say(`order ${ids[0] as string} still served after the restart`);
 
   imageFacts(engine);
+  await scaffoldImage(engine, work);
   if (args.keep) {
     say(`kept running: ${base}; stop with: ${engine.compose('down', '-v').flat().join(' ')}`);
     cleanup.down = undefined;
+  }
+}
+
+/**
+ * A project of one's own, as the README's quick start makes it from this repository with no
+ * registry holding Brigade (`brigade new payments --dir ...`, the packages packed into its
+ * `vendor/`): its own Dockerfile builds, on the same base image, and the image holds Brigade.
+ */
+async function scaffoldImage(engine: Engine, work: string): Promise<void> {
+  const parent = join(work, 'scaffold');
+  await run(process.execPath, [
+    join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+    '-b',
+    'packages/cli',
+  ]);
+  await run(process.execPath, ['packages/cli/dist/main.js', 'new', 'payments', '--dir', parent]);
+  const image = 'localhost/brigade-scaffold-payments:check';
+  say('building the image of a project `brigade new` made outside the repository');
+  try {
+    await run(engine.name, ['build', '-t', image, join(parent, 'payments')], engine.env);
+    const core = read(
+      engine.name,
+      ['run', '--rm', image, 'node', '-p', "require('@brigade/core/package.json').version"],
+      engine.env,
+    )?.trim();
+    if (!core) throw new Failure(`${image} does not hold @brigade/core`);
+    say(`${image} built from its own Dockerfile, with @brigade/core ${core} from its vendor/`);
+  } finally {
+    spawnSync(engine.name, ['rmi', '-f', image], { env: { ...process.env, ...engine.env } });
   }
 }
 

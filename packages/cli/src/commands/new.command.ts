@@ -1,11 +1,18 @@
 import { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../connection';
 import { print } from '../output';
-import { dockerfileTarget, standaloneFiles, workspaceAppFiles } from '../scaffold/templates';
+import {
+  dockerfileTarget,
+  type PackageSources,
+  registrySources,
+  standaloneFiles,
+  workspaceAppFiles,
+} from '../scaffold/templates';
 import { CLI_VERSION } from '../version';
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -163,13 +170,80 @@ export async function scaffold(name: string, root: string): Promise<string[]> {
   return written.map((path) => relative(root, path));
 }
 
-/** Creates `<dir>/<name>`, a project of its own on the published Brigade packages. */
-export function scaffoldStandalone(name: string, parent: string): string[] {
+/**
+ * Creates `<parent>/<name>`, a project of its own: on the Brigade packages of a registry, or,
+ * with `source` (the root of a Brigade repository this CLI runs from), on tarballs of them packed
+ * from there into the project's `vendor/`.
+ */
+export function scaffoldStandalone(name: string, parent: string, source?: string): string[] {
   checkName(name);
   const dir = join(parent, name);
   if (existsSync(dir))
     throw new UsageError(`${dir} exists already: pick another name or remove it first`);
-  return writeFiles(dir, standaloneFiles(name, CLI_VERSION)).map((path) => relative(parent, path));
+  const vendored = source === undefined ? [] : packInto(source, join(dir, VENDOR));
+  const sources = source === undefined ? registrySources(CLI_VERSION) : vendoredSources(vendored);
+  const written = writeFiles(dir, standaloneFiles(name, sources));
+  return [...written, ...vendored.map((file) => join(dir, VENDOR, file))].map((path) =>
+    relative(parent, path),
+  );
+}
+
+const VENDOR = 'vendor';
+
+/**
+ * The root of the Brigade repository this CLI runs from (its packages built there), or
+ * `undefined` when it runs from an installed package.
+ */
+export function sourceRepository(): string | undefined {
+  const root = resolve(__dirname, '..', '..', '..', '..');
+  try {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      workspaces?: unknown;
+    };
+    const core = JSON.parse(
+      readFileSync(join(root, 'packages', 'core', 'package.json'), 'utf8'),
+    ) as { name?: string };
+    return manifest.workspaces && core.name === '@brigade/core' ? root : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Packs the Brigade packages of the repository at `root` into `dir`; returns the file names. */
+function packInto(root: string, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const workspaces = ['core', 'testing', 'cli'].flatMap((p) => ['-w', `packages/${p}`]);
+  const packed = spawnSync(
+    'npm',
+    ['pack', ...workspaces, '--pack-destination', dir, '--json', '--ignore-scripts'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (packed.status !== 0)
+    throw new Error(
+      `could not pack the Brigade packages in ${root} (is it built? npm run build): ${packed.stderr.trim()}`,
+    );
+  return (JSON.parse(packed.stdout) as { filename: string }[]).map((p) => p.filename);
+}
+
+/** `file:` paths to the packed tarballs, by package name. */
+function vendoredSources(files: readonly string[]): PackageSources {
+  const sourceOf = (name: keyof PackageSources): string => {
+    const file = files.find((f) => f.startsWith(`${name.slice(1).replace('/', '-')}-`));
+    if (!file) throw new Error(`npm pack made no tarball of ${name}`);
+    return `file:${VENDOR}/${file}`;
+  };
+  return {
+    '@brigade/core': sourceOf('@brigade/core'),
+    '@brigade/testing': sourceOf('@brigade/testing'),
+    '@brigade/cli': sourceOf('@brigade/cli'),
+  };
+}
+
+interface NewFlags {
+  root?: string;
+  standalone?: boolean;
+  dir?: string;
+  registry?: boolean;
 }
 
 export function newCommand(): Command {
@@ -181,19 +255,31 @@ export function newCommand(): Command {
     .argument('<name>', "the service's name, e.g. payments")
     .option('--root <dir>', 'the workspace root (default: found from the current folder)')
     .option('--standalone', 'create a project of its own in ./<name>, even inside a workspace')
-    .action(async (name: string, flags: { root?: string; standalone?: boolean }) => {
+    .option('--dir <folder>', 'create it in this folder instead of the current one')
+    .option(
+      '--registry',
+      'a project of its own takes the Brigade packages from the registry, even when this CLI runs from a Brigade repository (which it otherwise packs them from)',
+    )
+    .action(async (name: string, flags: NewFlags) => {
       if (flags.root && flags.standalone)
         throw new UsageError('--root and --standalone exclude each other');
+      const parent = resolve(flags.dir ?? process.cwd());
       const root = flags.standalone
         ? undefined
         : flags.root
           ? resolve(flags.root)
-          : findWorkspace(process.cwd());
+          : findWorkspace(parent);
       if (root === undefined) {
-        const written = scaffoldStandalone(name, process.cwd());
-        print(`created ${name}/:`);
+        const source = flags.registry ? undefined : sourceRepository();
+        const written = scaffoldStandalone(name, parent, source);
+        const shown = relative(process.cwd(), join(parent, name)) || name;
+        print(`created ${shown}/:`);
         for (const file of written) print(`  ${file}`);
-        print(`\nnext: cd ${name} && npm install && npm test\nrun it: npm run dev`);
+        if (source !== undefined)
+          print(
+            `\nthe Brigade packages are packed from ${source} into ${name}/vendor/ (no registry needed; --registry takes them from one)`,
+          );
+        print(`\nnext: cd ${shown} && npm install && npm test\nrun it: npm run dev`);
         return;
       }
       const written = await scaffold(name, root);

@@ -142,8 +142,28 @@ export function workspaceAppFiles(name: string, version: string): Record<string,
   };
 }
 
+/** The Brigade packages a project of its own depends on. */
+export const BRIGADE_PACKAGES = ['@brigade/core', '@brigade/testing', '@brigade/cli'] as const;
+
+/**
+ * Where a project of its own gets each Brigade package: a registry version range, or a tarball
+ * copied into its `vendor/` folder (named by a relative `file:` path, so the project and its
+ * image need nothing else).
+ */
+export type PackageSources = Readonly<Record<(typeof BRIGADE_PACKAGES)[number], string>>;
+
+/** Registry versions of the Brigade packages: `^version`. */
+export function registrySources(version: string): PackageSources {
+  return {
+    '@brigade/core': `^${version}`,
+    '@brigade/testing': `^${version}`,
+    '@brigade/cli': `^${version}`,
+  };
+}
+
 /** A project of its own: everything to build, test, run, watch and containerise the service. */
-export function standaloneFiles(name: string, version: string): Record<string, string> {
+export function standaloneFiles(name: string, sources: PackageSources): Record<string, string> {
+  const vendored = Object.values(sources).some((s) => s.startsWith('file:'));
   return {
     'package.json': json({
       name,
@@ -157,10 +177,10 @@ export function standaloneFiles(name: string, version: string): Record<string, s
         dev: 'node --watch -r ts-node/register/transpile-only src/main.ts',
         test: 'mocha',
       },
-      dependencies: { '@brigade/core': `^${version}` },
+      dependencies: { '@brigade/core': sources['@brigade/core'] },
       devDependencies: {
-        '@brigade/cli': `^${version}`,
-        '@brigade/testing': `^${version}`,
+        '@brigade/cli': sources['@brigade/cli'],
+        '@brigade/testing': sources['@brigade/testing'],
         ...TOOL_VERSIONS,
       },
     }),
@@ -189,15 +209,15 @@ export function standaloneFiles(name: string, version: string): Record<string, s
     }),
     ...serviceFiles(name),
     Dockerfile: `# The service's image: \`docker build -t ${name} .\` (or \`docker compose up --build\`).
-FROM node:20-slim AS build
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json* ./
-RUN npm install --no-audit --no-fund
+${vendored ? '# The Brigade packages, copied in by `brigade new` (they are named by file: paths).\nCOPY vendor ./vendor\n' : ''}RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
@@ -236,7 +256,8 @@ volumes:
     '.gitignore': 'node_modules/\ndist/\n',
     'README.md': `# ${name}
 
-A [Brigade](https://www.npmjs.com/package/@brigade/core) service on NATS.
+A Brigade service on NATS (Brigade's own guide: \`node_modules/@brigade/core/README.md\`, once
+installed).${vendored ? '\n\nThe Brigade packages are in `vendor/` (copied there by `brigade new` from a Brigade\nrepository, since they were not taken from a registry); keep that folder with the project.' : ''}
 
 \`\`\`sh
 npm install
