@@ -1,10 +1,17 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { debianProgramPath, fetchDebianProgram, type DebianProgram } from './debian-package';
 
 export const INSTALL_HINT =
   'install it (Debian/Ubuntu: `apt-get update && apt-get install -y nats-server`) or set NATS_SERVER_BIN to its path';
 
-/** `$NATS_SERVER_BIN`, else `nats-server` on PATH (and the sbin folders Debian installs it to). */
+/**
+ * `$NATS_SERVER_BIN`; else, with `$NATS_SERVER_SUITE` (`bookworm`, `trixie`, `sid`), that Debian
+ * suite's nats-server, fetched once into a cache; else `nats-server` on PATH (and the sbin
+ * folders Debian installs it to); else, on a Debian or Ubuntu machine, the distribution's own,
+ * fetched once into a cache (`apt-get download`, `dpkg -x`: no root, nothing installed), said in
+ * one line the first time.
+ */
 export function findNatsServer(): string {
   const explicit = process.env['NATS_SERVER_BIN'];
   if (explicit) {
@@ -13,6 +20,8 @@ export function findNatsServer(): string {
       `NATS_SERVER_BIN is '${explicit}', which is not an executable file: ${INSTALL_HINT}`,
     );
   }
+  const suite = process.env['NATS_SERVER_SUITE'];
+  if (suite) return fetched({ ...NATS_SERVER_PACKAGE, suite }, `Debian ${suite}'s nats-server`);
   const dirs = [
     ...(process.env['PATH'] ?? '').split(delimiter),
     '/usr/sbin',
@@ -23,7 +32,28 @@ export function findNatsServer(): string {
     const candidate = join(dir, 'nats-server');
     if (dir && isExecutable(candidate)) return candidate;
   }
-  throw new Error(`nats-server was not found on PATH: ${INSTALL_HINT}`);
+  try {
+    return fetched(NATS_SERVER_PACKAGE, 'nats-server is not installed: the distribution’s');
+  } catch (err) {
+    throw new Error(
+      `nats-server was not found on PATH, nor could the distribution's be fetched (${(err as Error).message}): ${INSTALL_HINT}`,
+    );
+  }
+}
+
+const NATS_SERVER_PACKAGE: DebianProgram = {
+  package: 'nats-server',
+  program: 'usr/sbin/nats-server',
+};
+
+/** The program of `what`, fetched when not cached yet, which is said once on stderr. */
+function fetched(what: DebianProgram, which: string): string {
+  if (existsSync(debianProgramPath(what))) return debianProgramPath(what);
+  const path = fetchDebianProgram(what);
+  process.stderr.write(
+    `${which} package fetched with apt-get download and unpacked with dpkg -x into ${path} (nothing installed on the system; later runs reuse it)\n`,
+  );
+  return path;
 }
 
 function isExecutable(path: string): boolean {

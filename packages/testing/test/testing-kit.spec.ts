@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'nats';
 import { Cleanup, findNatsServer, NatsCluster, NatsServer, waitFor } from '@brigade/testing';
 
@@ -40,6 +44,46 @@ describe('testing kit', () => {
     it('finds it on PATH', () => {
       delete process.env['NATS_SERVER_BIN'];
       expect(findNatsServer()).to.match(/nats-server$/);
+    });
+  });
+
+  describe("Debian's nats-server, fetched into a cache, nothing installed @integration", function () {
+    this.timeout(300_000);
+    const saved = { ...process.env };
+    let cache: string;
+    beforeEach(() => {
+      cache = mkdtempSync(join(tmpdir(), 'brigade-debian-cache-'));
+      process.env['XDG_CACHE_HOME'] = cache;
+      delete process.env['NATS_SERVER_BIN'];
+    });
+    afterEach(() => {
+      for (const name of ['XDG_CACHE_HOME', 'NATS_SERVER_SUITE', 'NATS_SERVER_BIN'])
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      rmSync(cache, { recursive: true, force: true });
+    });
+
+    it('takes the suite NATS_SERVER_SUITE names into a cache of its own, once, and runs it', async () => {
+      process.env['NATS_SERVER_SUITE'] = 'trixie';
+      const bin = findNatsServer();
+      expect(bin).to.equal(
+        join(cache, 'brigade/debian/trixie/nats-server/root/usr/sbin/nats-server'),
+      );
+      expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).to.match(
+        /^nats-server: v2\.10\./,
+      );
+      // Later calls take it from the cache: no apt-get run again.
+      const began = performance.now();
+      expect(findNatsServer()).to.equal(bin);
+      expect(performance.now() - began).to.be.below(50);
+      const server = await NatsServer.start({ jetstream: true });
+      try {
+        const nc = await connect({ servers: server.url });
+        expect(nc.info?.version).to.match(/^2\.10\./);
+        await nc.close();
+      } finally {
+        await server.stop();
+      }
     });
   });
 
