@@ -3,7 +3,13 @@ import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
 import { freePort, startProcess, type RunningProcess } from '../scripts/supervisor';
-import { launchBrowser, lowestContrast, overflowsSideways, screenshot } from './support/browser';
+import {
+  launchBrowser,
+  lowestContrast,
+  overflowsSideways,
+  screenshot,
+  skipWithoutChromium,
+} from './support/browser';
 import { Restaurant, TEST_LOGS } from './support/restaurant';
 import { dashboardProcess } from '../scripts/topology';
 
@@ -46,7 +52,8 @@ describe('the dashboard and reception’s page, in Chromium @integration', funct
   let dashboard: string;
   let page: Page;
 
-  before(async () => {
+  before(async function () {
+    skipWithoutChromium(this);
     const server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
     restaurant = await Restaurant.open(cleanup, server.url, {
       COOK_ATTEMPTS: '2',

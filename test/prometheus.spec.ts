@@ -4,19 +4,32 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrigadeClient, Endpoint, Service } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { Cleanup, fetchDebianProgram, NatsServer, startApp, waitFor } from '@brigade/testing';
 import { freePort } from '../scripts/supervisor';
 
-/** Debian's `prometheus` (2.42 on bookworm), or `PROMETHEUS_BIN`. */
+/**
+ * `PROMETHEUS_BIN`, else an installed `prometheus` (Debian's: 2.42 on bookworm), else, on a
+ * Debian or Ubuntu machine, the distribution's package fetched once into a cache and unpacked
+ * (a static binary: it runs from there, no root, nothing installed).
+ */
 function prometheusBinary(): string {
   const candidates = [process.env['PROMETHEUS_BIN'], '/usr/bin/prometheus'];
   const onPath = spawnSync('sh', ['-c', 'command -v prometheus'], {
     encoding: 'utf8',
   }).stdout.trim();
   const found = [...candidates, onPath].find((p) => p !== undefined && p !== '' && existsSync(p));
-  if (!found)
-    throw new Error('prometheus not found: apt-get install -y prometheus, or set PROMETHEUS_BIN');
-  return found;
+  if (found) return found;
+  try {
+    const fetched = fetchDebianProgram({ package: 'prometheus', program: 'usr/bin/prometheus' });
+    console.log(
+      `      prometheus is not installed: using Debian's package, unpacked in ${fetched}`,
+    );
+    return fetched;
+  } catch (err) {
+    throw new Error(
+      `prometheus not found, nor could the distribution's be fetched (${(err as Error).message}): apt-get install -y prometheus, or set PROMETHEUS_BIN`,
+    );
+  }
 }
 
 /** A Prometheus server of the spec's own, scraping `targets` every second. */

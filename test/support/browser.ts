@@ -13,6 +13,19 @@ const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 /** Where the specs save screenshots a person can open (git-ignored). */
 export const SCREENSHOTS = join(REPO_ROOT, '.demo', 'screenshots');
 
+/**
+ * Skips the calling suite, saying in one line what to install, when this machine has no
+ * Chromium (a browser needs libraries no unpacked package brings along); under `CI=true`, where
+ * `.ci/run` installs it, a missing one fails instead.
+ */
+export function skipWithoutChromium(suite: Mocha.Context): void {
+  if (existsSync(CHROMIUM) || process.env['CI'] === 'true') return;
+  console.log(
+    `      skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_BIN)`,
+  );
+  suite.skip();
+}
+
 /** Headless Chromium with a fresh profile, closed and removed by `cleanup`. */
 export async function launchBrowser(cleanup: Cleanup): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM))

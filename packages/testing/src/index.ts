@@ -1,6 +1,7 @@
 export { NatsServer, type NatsServerOptions } from './nats-server';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster';
 export { findNatsServer, INSTALL_HINT } from './nats-server-binary';
+export { fetchDebianProgram, type DebianProgram } from './debian-package';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { startApp, Cleanup } from './test-apps';
 export {
