@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -7,14 +6,12 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
-import { BrigadeClient } from '@brigade/core';
-import { NatsServer, waitFor } from '@brigade/testing';
-import { cleanNpmEnvironment, sh } from './support/registry';
+import { sh } from './support/registry';
+import { expectDevServesAndRestarts } from './support/scaffolded';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -69,7 +66,6 @@ describe('a project of its own from this repository alone, with no registry hold
     const project = join(work, 'moved', 'payments');
     mkdirSync(join(work, 'moved'));
     renameSync(made, project);
-    const env = cleanNpmEnvironment();
     await sh('npm', ['install', '--no-audit', '--no-fund'], project);
     const lock = readFileSync(join(project, 'package-lock.json'), 'utf8');
     expect(lock).to.include('"resolved": "file:vendor/brigade-core-0.1.0.tgz"');
@@ -78,37 +74,6 @@ describe('a project of its own from this repository alone, with no registry hold
     expect(existsSync(join(project, 'dist/main.js'))).to.equal(true);
 
     // `npm run dev` serves the service and restarts it when its source changes.
-    const server = await NatsServer.start();
-    const dev = spawn('npm', ['run', 'dev'], {
-      cwd: project,
-      env: { ...env, NATS_URL: server.url, BRIGADE_LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-      detached: true,
-    });
-    const client = await BrigadeClient.connect({
-      nats: { servers: server.url },
-      logger: { level: 'silent' },
-    });
-    try {
-      const greeting = () =>
-        client.bus
-          .request<{ greeting: string }>('payments.greet', { name: 'Ada' }, { timeout: 1_000 })
-          .then((reply) => reply.greeting)
-          .catch(() => undefined);
-      await waitFor(async () => (await greeting()) === 'Hello, Ada!', {
-        timeout: 60_000,
-        message: 'npm run dev did not serve',
-      });
-      const source = join(project, 'src/payments.service.ts');
-      writeFileSync(source, readFileSync(source, 'utf8').replace('Hello, ', 'Welcome, '));
-      await waitFor(async () => (await greeting()) === 'Welcome, Ada!', {
-        timeout: 60_000,
-        message: 'npm run dev did not restart on change',
-      });
-    } finally {
-      await client.close();
-      process.kill(-dev.pid!, 'SIGTERM');
-      await server.stop();
-    }
+    await expectDevServesAndRestarts(project);
   });
 });

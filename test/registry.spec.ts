@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -11,10 +10,9 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { expect } from 'chai';
-import { NatsServer, waitFor } from '@brigade/testing';
-import { BrigadeClient } from '@brigade/core';
 import { composeProblems } from './support/compose-schema';
-import { cleanNpmEnvironment, LocalRegistry, sh } from './support/registry';
+import { LocalRegistry, sh } from './support/registry';
+import { expectDevServesAndRestarts } from './support/scaffolded';
 
 const ROOT = resolve(__dirname, '..');
 const PACKAGES = ['core', 'testing', 'cli'].map((name) => join(ROOT, 'packages', name));
@@ -205,34 +203,6 @@ describe('Brigade installed from a registry into a project of its own @integrati
     expect(existsSync(join(project, 'dist/main.js'))).to.equal(true);
 
     // `npm run dev` serves the service and restarts it when its source changes.
-    const server = await NatsServer.start();
-    const dev = spawn('npm', ['run', 'dev'], {
-      cwd: project,
-      env: { ...cleanNpmEnvironment(), NATS_URL: server.url, BRIGADE_LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-      detached: true,
-    });
-    const client = await BrigadeClient.connect({ nats: { servers: server.url } });
-    try {
-      const greeting = () =>
-        client.bus
-          .request<{ greeting: string }>('payments.greet', { name: 'Ada' }, { timeout: 1_000 })
-          .then((reply) => reply.greeting)
-          .catch(() => undefined);
-      await waitFor(async () => (await greeting()) === 'Hello, Ada!', {
-        timeout: 30_000,
-        message: 'npm run dev did not serve',
-      });
-      const source = join(project, 'src/payments.service.ts');
-      writeFileSync(source, readFileSync(source, 'utf8').replace('Hello, ', 'Welcome, '));
-      await waitFor(async () => (await greeting()) === 'Welcome, Ada!', {
-        timeout: 30_000,
-        message: 'npm run dev did not restart on change',
-      });
-    } finally {
-      await client.close();
-      process.kill(-dev.pid!, 'SIGTERM');
-      await server.stop();
-    }
+    await expectDevServesAndRestarts(project);
   });
 });
