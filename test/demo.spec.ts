@@ -14,31 +14,34 @@ class DemoRun {
   readonly exited: Promise<number | null>;
   private out = '';
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(
-      process.execPath,
-      [
-        '--conditions=brigade-source',
-        '-r',
-        'ts-node/register/transpile-only',
-        'scripts/demo.ts',
-        ...args,
-      ],
-      {
-        cwd: ROOT,
-        // Its temporary JetStream store goes to a folder of this run's own, to see it removed.
-        env: {
-          ...process.env,
-          ...env,
-          TMPDIR: this.tmp,
-          DEMO_LOG_DIR: join(this.tmp, 'logs'),
-          NATS_URL: '',
-          COOK_MS_PER_DISH: '50',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
+  /** `asWritten`: through `npm run demo -- ...`, exactly the README's command. */
+  constructor(args: readonly string[], env: Record<string, string> = {}, asWritten = false) {
+    const [command, argv] = asWritten
+      ? ['npm', ['run', 'demo', '--', ...args]]
+      : [
+          process.execPath,
+          [
+            '--conditions=brigade-source',
+            '-r',
+            'ts-node/register/transpile-only',
+            'scripts/demo.ts',
+            ...args,
+          ],
+        ];
+    this.child = spawn(command, argv, {
+      cwd: ROOT,
+      // Its temporary JetStream store goes to a folder of this run's own, to see it removed.
+      env: {
+        ...process.env,
+        ...env,
+        TMPDIR: this.tmp,
+        DEMO_LOG_DIR: join(this.tmp, 'logs'),
+        NATS_URL: '',
+        COOK_MS_PER_DISH: '50',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.child.stdout!.on('data', (c: Buffer) => (this.out += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.out += c.toString()));
     this.exited = new Promise((done) => this.child.once('exit', (code) => done(code)));
@@ -104,8 +107,8 @@ function alive(pid: number): boolean {
 describe('npm run demo, stopped and failing as a person meets it @integration', function () {
   this.timeout(120_000);
   const runs: DemoRun[] = [];
-  const demo = (args: readonly string[], env?: Record<string, string>) => {
-    const run = new DemoRun(args, env);
+  const demo = (args: readonly string[], env?: Record<string, string>, asWritten = false) => {
+    const run = new DemoRun(args, env, asWritten);
     runs.push(run);
     return run;
   };
@@ -200,8 +203,8 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
     });
   }
 
-  it('prints the addresses to open only with --keep, where they keep answering', async () => {
-    const run = demo(['--orders', '1']);
+  it('runs as the README writes it, `npm run demo -- --orders N`, and prints the addresses to open only with --keep', async () => {
+    const run = demo(['--orders', '1'], {}, true);
     expect(await run.exited, run.output).to.equal(0);
     expect(run.output)
       .to.include('`-- --keep` keeps it up to watch')
