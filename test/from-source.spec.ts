@@ -32,16 +32,23 @@ describe('a project of its own from this repository alone, with no registry hold
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  it('`npm run brigade -- new payments --dir <folder>` packs the packages into it: it installs, tests, builds and serves anywhere', async () => {
-    const elsewhere = join(work, 'elsewhere');
-    mkdirSync(elsewhere);
-    const created = await sh(
-      'npm',
-      ['run', 'brigade', '--', 'new', 'payments', '--dir', elsewhere],
-      ROOT,
-    );
+  it('the README’s two lines, run as written in a fresh clone, make a project that needs nothing of the clone: it installs, tests, builds and serves anywhere', async () => {
+    // A fresh clone of this repository, as a newcomer has it (its committed state), then the
+    // README's quick start for a project of one's own, exactly as written there.
+    const clone = join(work, 'clone', 'brigade');
+    await sh('git', ['clone', '--quiet', ROOT, clone], work);
+    const readme = readFileSync(join(clone, 'README.md'), 'utf8');
+    const block = /\(after `npm ci`\):\n\n```sh\n([^`]*)```/.exec(readme)?.[1];
+    const lines = (block ?? '').trim().split('\n');
+    expect(lines).to.deep.equal([
+      'npm run build && npm run brigade -- new payments --dir ..',
+      'cd ../payments && npm install && npm test',
+    ]);
+    await sh('npm', ['ci'], clone);
+    const created = await sh('sh', ['-c', lines[0] as string], clone);
     expect(created).to.include('the Brigade packages are packed from');
-    const made = join(elsewhere, 'payments');
+    expect(await sh('sh', ['-c', lines[1] as string], clone)).to.match(/2 passing/);
+    const made = join(work, 'clone', 'payments');
     const manifest = JSON.parse(readFileSync(join(made, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
@@ -57,18 +64,19 @@ describe('a project of its own from this repository alone, with no registry hold
       'brigade-testing-0.1.0.tgz',
     ]);
     expect(readFileSync(join(made, 'Dockerfile'), 'utf8')).to.include('COPY vendor ./vendor');
+    expect(readFileSync(join(made, 'package-lock.json'), 'utf8')).to.include(
+      '"resolved": "file:vendor/brigade-core-0.1.0.tgz"',
+    );
     // Nothing names the clone, and its README links to no registry's pages.
     for (const file of filesOf(made).filter((f) => !f.endsWith('.tgz')))
-      expect(readFileSync(file, 'utf8'), file).to.not.include(ROOT);
+      expect(readFileSync(file, 'utf8'), file).to.not.include(clone);
     expect(readFileSync(join(made, 'README.md'), 'utf8')).to.not.match(/https?:\/\//);
 
-    // Moved somewhere else entirely: it holds all it needs.
+    // The clone gone and the project moved somewhere else entirely: it holds all it needs.
     const project = join(work, 'moved', 'payments');
     mkdirSync(join(work, 'moved'));
     renameSync(made, project);
-    await sh('npm', ['install', '--no-audit', '--no-fund'], project);
-    const lock = readFileSync(join(project, 'package-lock.json'), 'utf8');
-    expect(lock).to.include('"resolved": "file:vendor/brigade-core-0.1.0.tgz"');
+    rmSync(clone, { recursive: true, force: true });
     expect(await sh('npm', ['test'], project)).to.match(/2 passing/);
     await sh('npm', ['run', 'build'], project);
     expect(existsSync(join(project, 'dist/main.js'))).to.equal(true);
