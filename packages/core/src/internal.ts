@@ -12,7 +12,11 @@ export { HandlerCounters } from './runtime/handler-stats';
 export { HandlerInvoker } from './runtime/handler-invoker';
 export { HandlerContext, type ContextEnvironment } from './runtime/handler-context';
 export { HookedScope, StorageScope, type ContextScope } from './runtime/context-scope';
-export { NatsTransport } from './transport/nats-transport';
+export {
+  NatsTransport,
+  TESTED_NATS_VERSION,
+  untestedClientWarning,
+} from './transport/nats-transport';
 export { jsonCodec } from './transport/json.codec';
 export { headerBlockText, IRREGULAR, scanHeaderBlock } from './transport/header-block';
 export { headerFault, readHeader } from './transport/header-codec';

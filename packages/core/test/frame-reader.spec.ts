@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import { connect, headers, type Msg, type NatsConnection } from 'nats';
 import { Kind, Parser, State } from 'nats/lib/nats-base-client/parser';
 import { BrigadeClient } from '@brigade/core';
-import { readFramesOf } from '@brigade/core/internal';
+import { readFramesOf, TESTED_NATS_VERSION, untestedClientWarning } from '@brigade/core/internal';
 import { Cleanup, NatsServer, RawNatsConnection, waitFor } from '@brigade/testing';
 import { random } from './support/random';
+import { captureLogs } from './support/log-capture';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
@@ -372,5 +375,44 @@ describe('the frame reader on a real connection', () => {
     responder.subscribe('echo', { callback: (_err, m) => m.respond(m.data) });
     await responder.flush();
     expect(await client.bus.request('echo', { dish: '비빔밥' })).to.deep.equal({ dish: '비빔밥' });
+  });
+});
+
+describe('the nats client the fast paths were tested with', () => {
+  it('is the one installed, pinned exactly, and nothing is said of it', () => {
+    const manifest = (path: string) =>
+      JSON.parse(readFileSync(path, 'utf8')) as {
+        version?: string;
+        dependencies?: Record<string, string>;
+      };
+    expect(manifest(require.resolve('nats/package.json')).version).to.equal(TESTED_NATS_VERSION);
+    for (const dir of ['packages/core', 'packages/testing'])
+      expect(
+        manifest(join(__dirname, '..', '..', '..', dir, 'package.json')).dependencies?.['nats'],
+        dir,
+      ).to.equal(TESTED_NATS_VERSION);
+    expect(untestedClientWarning(TESTED_NATS_VERSION, true)).to.equal(undefined);
+  });
+
+  it('says at warn level what another version or missing internals cost, and nothing of the tested one', async () => {
+    expect(untestedClientWarning('2.30.0', true)).to.equal(
+      `the nats client is 2.30.0, not the ${TESTED_NATS_VERSION} Brigade's fast paths were tested with: they are used, untested on this version`,
+    );
+    expect(untestedClientWarning(TESTED_NATS_VERSION, false)).to.include(
+      "lacks the internals Brigade's fast paths use: the client's own parser and encoding are used instead (slower; nothing else is lost)",
+    );
+    // The tested client, whole: a Brigade connection says nothing of it.
+    const server = await NatsServer.start();
+    const logs = captureLogs();
+    try {
+      const client = await BrigadeClient.connect({
+        nats: { servers: server.url },
+        logger: { instance: logs.logger },
+      });
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+    expect(logs.lines.filter((l) => String(l['msg']).includes('nats client'))).to.deep.equal([]);
   });
 });

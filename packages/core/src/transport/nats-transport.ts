@@ -22,6 +22,50 @@ import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
 
 /** The one place Brigade talks to the `nats` client (JetStream aside). */
+/**
+ * The `nats` client version Brigade's fast paths (its own frame reader, protocol lines and header
+ * blocks, which use the client's private fields) were tested against, differentially, by the
+ * specs: package.json pins it exactly.
+ */
+export const TESTED_NATS_VERSION = '2.29.3';
+
+let warnedOfClient = false;
+
+/**
+ * Says once per process, at warn level, when the installed `nats` client is not the tested one
+ * or lacks the internals the fast paths use: only speed is at stake (the client's own parser and
+ * encoding then do the work), but an operator should know.
+ */
+function warnOfUntestedClient(logger: Logger, internalsFound: boolean): void {
+  if (warnedOfClient) return;
+  const installed = installedNatsVersion();
+  const warning = untestedClientWarning(installed, internalsFound);
+  if (warning === undefined) return;
+  warnedOfClient = true;
+  logger.warn({ installed, tested: TESTED_NATS_VERSION, internalsFound }, warning);
+}
+
+/** What to say of the installed client, or `undefined` when it is the tested one, whole. */
+export function untestedClientWarning(
+  installed: string,
+  internalsFound: boolean,
+): string | undefined {
+  if (!internalsFound)
+    return `the nats client ${installed} lacks the internals Brigade's fast paths use: the client's own parser and encoding are used instead (slower; nothing else is lost)`;
+  if (installed !== TESTED_NATS_VERSION)
+    return `the nats client is ${installed}, not the ${TESTED_NATS_VERSION} Brigade's fast paths were tested with: they are used, untested on this version`;
+  return undefined;
+}
+
+function installedNatsVersion(): string {
+  try {
+    const manifest = readFileSync(require.resolve('nats/package.json'), 'utf8');
+    return (JSON.parse(manifest) as { version: string }).version;
+  } catch {
+    return 'of an unknown version';
+  }
+}
+
 export class NatsTransport {
   private readonly mux: RequestMux;
   private reconnecting = false;
@@ -35,11 +79,7 @@ export class NatsTransport {
     // Faster paths through the client's internals; a client without them keeps its own.
     const reads = readFramesOf(connection);
     const encodes = encodeCommandsOf(connection);
-    if (!reads || !encodes)
-      logger.debug(
-        { reads, encodes },
-        'the nats client lacks internals Brigade reads or sends with',
-      );
+    warnOfUntestedClient(logger, reads && encodes);
     this.mux = new RequestMux(connection);
     void this.watchStatus();
     void connection.closed().then((err) => {
