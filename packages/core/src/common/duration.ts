@@ -1,3 +1,6 @@
+/** The longest a Node timer waits, in ms (about 24.8 days): a longer delay would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A span of time: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `2h`, `7d`. */
 export type Duration = number | string;
 

@@ -7,7 +7,7 @@ import type {
   ServiceOptions,
 } from '../metadata/handler-options';
 import { isSchema } from '../common/schema';
-import { parseDuration } from '../common/duration';
+import { MAX_TIMER_MS, parseDuration } from '../common/duration';
 import { middlewareProblem } from '../common/middleware';
 import { readHandlerRecords, readServiceOptions } from '../metadata/metadata-store';
 import { assertConstructorMetadata } from '../metadata/reflect-guard';
@@ -262,15 +262,12 @@ function defineOrderKey(where: string, option: unknown, subject: string): OrderK
   return Object.freeze({ kind: 'subject-token', index: subjectToken });
 }
 
-/** The longest timeout a handler may have, in ms: Node's timers cannot wait longer. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 /** A handler timeout: a duration over 0 that a timer can wait. */
 function timeout(where: string, field: string, value: unknown): number {
   const ms = duration(where, field, value);
-  if (ms <= 0 || ms > MAX_TIMEOUT_MS)
+  if (ms <= 0 || ms > MAX_TIMER_MS)
     throw new DefinitionError(
-      `${where}: invalid ${field} ${describe(value)}: a timeout is over 0 and at most ${MAX_TIMEOUT_MS} ms (about 24.8 days)`,
+      `${where}: invalid ${field} ${describe(value)}: a timeout is over 0 and at most ${MAX_TIMER_MS} ms (about 24.8 days)`,
     );
   return ms;
 }

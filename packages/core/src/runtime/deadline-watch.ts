@@ -1,7 +1,7 @@
+import { MAX_TIMER_MS } from '../common/duration';
+
 /** The shortest time between two wake-ups of a watch, in ms: a crowd of deadlines is swept together. */
 const RESOLUTION_MS = 10;
-/** The longest a Node timer waits, in ms; a later deadline is looked at again then. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * One timer for the deadlines of a binding's messages, instead of one per message: it is set for
@@ -36,7 +36,7 @@ export class DeadlineWatch {
     this.wakeAt = at;
     const now = performance.now();
     const delay = Math.max(Math.ceil(at - now), Math.ceil(this.lastWake + RESOLUTION_MS - now), 0);
-    this.timer = setTimeout(this.wake, Math.min(delay, MAX_DELAY_MS)).unref();
+    this.timer = setTimeout(this.wake, Math.min(delay, MAX_TIMER_MS)).unref();
   }
 
   private readonly wake = (): void => {

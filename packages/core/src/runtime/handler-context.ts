@@ -3,6 +3,7 @@ import { headerRecord, headersOf, readHeader } from '../transport/header-codec';
 import type { WireMessage } from '../transport/wire-message';
 import { isServiceError, type ServiceError, UnavailableError } from '../common/errors';
 import { clip } from '../common/clip';
+import { MAX_TIMER_MS } from '../common/duration';
 import type { Logger } from '../common/logger';
 import type { MessageContext, MessageHeaders } from '../common/message-context';
 import type { Span, SpanContext } from '@opentelemetry/api';
@@ -172,7 +173,7 @@ export class HandlerContext implements MessageContext {
 }
 
 /** The longest deadline a request may set, in ms: Node's timers cannot wait longer. */
-export const MAX_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
+export const MAX_REQUEST_TIMEOUT_MS = MAX_TIMER_MS;
 
 /**
  * The deadline a request's `brigade-timeout-ms` header sets (`performance.now()` ms), `undefined`
