@@ -1,4 +1,5 @@
 import tseslint from 'typescript-eslint';
+import brigade from './eslint/no-import-cycle.mjs';
 
 /**
  * The folders of packages/core/src, lowest first. A folder imports only folders of lower layers
@@ -10,7 +11,12 @@ const CORE_LAYERS = [
   ['transport', 'metadata'],
   ['discovery', 'decorators'],
   ['jetstream'],
-  ['runtime'],
+  // One message's way through its handler: context, middleware, schemas, the invoker.
+  ['pipeline'],
+  // What observes the pipeline (tracing, metrics), what feeds it (bindings), what sends (the Bus).
+  ['observability', 'delivery', 'bus'],
+  // Assembles the others: the app, the client, their lifecycle and the ops endpoints.
+  ['app'],
 ];
 
 /** The nats client stays behind these two, so a move to the @nats-io/* v3 packages touches only them. */
@@ -39,7 +45,7 @@ function coreLayers() {
 }
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.demo/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -62,6 +68,12 @@ export default tseslint.config(
     },
   },
   ...coreLayers(),
+  {
+    // Within a folder, the layer table sees nothing: no file may import its way back to itself.
+    files: ['packages/*/src/**/*.ts'],
+    plugins: { brigade },
+    rules: { 'brigade/no-import-cycle': 'error' },
+  },
   {
     // The CLI's committed CommonJS entry point loads the build.
     files: ['packages/cli/bin/*.cjs'],

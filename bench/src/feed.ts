@@ -76,7 +76,8 @@ async function connection(): Promise<NatsConnection> {
     nats: { servers: url },
     logger: { level: 'warn' },
   });
-  return (app as unknown as { transport: { connection: NatsConnection } }).transport.connection;
+  return (app as unknown as { parts: { transport: { connection: NatsConnection } } }).parts
+    .transport.connection;
 }
 
 /** One frame as the server delivers it; `n` numbers the request's reply inbox. */

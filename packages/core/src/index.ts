@@ -2,9 +2,9 @@
 // of a program that imports Brigade is defined (and before tsyringe, which refuses to load
 // without it). Nobody has to remember the import line.
 import 'reflect-metadata';
-import { BrigadeApp } from './runtime/brigade-app';
-import type { BrigadeOptions } from './runtime/brigade-options';
-import { runApp } from './runtime/run-app';
+import { BrigadeApp } from './app/brigade-app';
+import type { BrigadeOptions } from './app/brigade-options';
+import { runApp } from './app/run-app';
 
 /** The way to start a Brigade app: `start` for a program of your own, `run` as a main program. */
 export const Brigade = {
@@ -60,11 +60,11 @@ export type {
   SubscribeOptions,
 } from './metadata/handler-options';
 export type { HandlerDefinition, ServiceDefinition } from './discovery/handler-definition';
-export type { BrigadeApp, HandlerSnapshot } from './runtime/brigade-app';
-export type { BrigadeOptions } from './runtime/brigade-options';
-export type { OpsOptions } from './runtime/ops-server';
-export type { RunHooks } from './runtime/run-app';
-export { BrigadeClient, type ClientOptions } from './runtime/brigade-client';
+export type { BrigadeApp, HandlerSnapshot } from './app/brigade-app';
+export type { BrigadeOptions } from './app/brigade-options';
+export type { OpsOptions } from './app/ops-server';
+export type { RunHooks } from './app/run-app';
+export { BrigadeClient, type ClientOptions } from './app/brigade-client';
 export {
   Bus,
   type GatheredReply,
@@ -72,7 +72,7 @@ export {
   type PublishOptions,
   type RequestManyOptions,
   type RequestOptions,
-} from './runtime/bus';
+} from './bus/bus';
 export type { PublishAck } from './jetstream/publish-ack';
 export { DeadLetters, type DeadLetter, type DeadLetterFilter } from './jetstream/dead-letters';
 export { DeadLetterHeader, type DeadLetterOptions } from './jetstream/dead-letter-settings';
@@ -85,10 +85,10 @@ export {
 } from './jetstream/key-value';
 export type { Duration } from './common/duration';
 export type { MessageContext, MessageHeaders } from './common/message-context';
-export type { HandlerStats } from './runtime/handler-stats';
+export type { HandlerStats } from './pipeline/handler-stats';
 export type { Logger, LoggerSettings } from './common/logger';
-export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './runtime/trace-context';
-export { toServiceError } from './runtime/error-codec';
+export { CORRELATION_ID, REQUEST_TIMEOUT, TRACEPARENT, TRACESTATE } from './pipeline/trace-context';
+export { toServiceError } from './pipeline/error-codec';
 export type {
   HandlerInfo,
   HandlerKind,
@@ -97,7 +97,7 @@ export type {
   OutgoingMessage,
   OutgoingMiddleware,
 } from './common/middleware';
-export type { OnStart, OnStop } from './runtime/service-lifecycle';
+export type { OnStart, OnStop } from './app/service-lifecycle';
 export type {
   EndpointInfo,
   EndpointStats,
@@ -106,7 +106,7 @@ export type {
   ServiceApiResponse,
   ServiceIdentity,
   StatsResponse,
-} from './runtime/service-api-wire';
+} from './app/service-api-wire';
 export { decodeJson, MAX_JSON_DEPTH } from './transport/json.codec';
 export type { ConnectionSettings } from './transport/connection-settings';
 export type { ConnectionState, ConnectionStatus } from './transport/connection-status';

@@ -8,10 +8,11 @@ export type { DurableDefinition } from './discovery/handler-definition';
 export { defineDeadLetters } from './jetstream/dead-letter-settings';
 export { DeadLetterWriter } from './jetstream/dead-letter-writer';
 export { JetStreamContext } from './jetstream/jetstream-context';
-export { HandlerCounters } from './runtime/handler-stats';
-export { HandlerInvoker } from './runtime/handler-invoker';
-export { HandlerContext, type ContextEnvironment } from './runtime/handler-context';
-export { HookedScope, StorageScope, type ContextScope } from './runtime/context-scope';
+export { HandlerCounters } from './pipeline/handler-stats';
+export { HandlerInvoker } from './pipeline/handler-invoker';
+export { handlerSteps } from './app/steps';
+export { HandlerContext, type ContextEnvironment } from './pipeline/handler-context';
+export { HookedScope, StorageScope, type ContextScope } from './pipeline/context-scope';
 export {
   NatsTransport,
   TESTED_NATS_VERSION,

@@ -8,6 +8,8 @@ import { random } from './support/random';
 import { captureLogs } from './support/log-capture';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
@@ -414,5 +416,50 @@ describe('the nats client the fast paths were tested with', () => {
       await server.stop();
     }
     expect(logs.lines.filter((l) => String(l['msg']).includes('nats client'))).to.deep.equal([]);
+  });
+
+  it('is left alone with BRIGADE_NATS_FAST_PATH=off: its own parser reads and its own headers go out, said once', async function () {
+    this.timeout(30_000);
+    const server = await NatsServer.start();
+    try {
+      const root = join(__dirname, '..', '..', '..');
+      // The built package in a process of its own: the switch is read when the module loads.
+      const program = `
+        const { BrigadeClient } = require('./packages/core/dist/index.js');
+        const { connect } = require('nats');
+        const { Parser } = require('nats/lib/nats-base-client/parser');
+        (async () => {
+          const client = await BrigadeClient.connect({ nats: { servers: ${JSON.stringify(server.url)} }, logger: { level: 'info' } });
+          const responder = await connect({ servers: ${JSON.stringify(server.url)} });
+          responder.subscribe('echo', { callback: (_e, m) => m.respond(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(m.data)), course: m.headers.get('x-course') })) });
+          await responder.flush();
+          const reply = await client.bus.request('echo', { dish: '비빔밥' }, { headers: { 'x-course': 'main' } });
+          const parser = client.transport.connection.protocol.parser;
+          console.log(JSON.stringify({ result: { reply, clientParser: parser instanceof Parser } }));
+          await responder.close();
+          await client.close();
+        })().catch((err) => { console.error(err); process.exit(1); });`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', program], {
+        cwd: root,
+        env: { ...process.env, BRIGADE_NATS_FAST_PATH: 'off' },
+      });
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.find((l) => 'result' in l)?.['result']).to.deep.equal({
+        reply: { dish: '비빔밥', course: 'main' },
+        clientParser: true,
+      });
+      const said = lines.filter((l) => String(l['msg']).includes('BRIGADE_NATS_FAST_PATH'));
+      expect(said.map((l) => [l['level'], l['msg']])).to.deep.equal([
+        [
+          30,
+          "BRIGADE_NATS_FAST_PATH=off: the nats client's own parser, encoding and headers do all the work (slower; nothing else changes)",
+        ],
+      ]);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   HandlerContext,
   HandlerCounters,
   HandlerInvoker,
+  handlerSteps,
 } from '@brigade/core/internal';
 import type { HandlerDefinition } from '@brigade/core';
 
@@ -52,7 +53,12 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 describe('processing time', () => {
   it('times every message that arrives on its own, and one in eight of a burst', async () => {
-    const invoker = new HandlerInvoker(definition(), { count: () => undefined }, env);
+    const invoker = new HandlerInvoker(
+      definition(),
+      { count: () => undefined },
+      env,
+      handlerSteps(),
+    );
     burst(invoker, 1);
     await nextTurn();
     burst(invoker, 1);
@@ -75,7 +81,12 @@ describe('processing time', () => {
       maxAckPending: 100,
       orderBy: undefined,
     };
-    const invoker = new HandlerInvoker(definition({ durable }), { count: () => undefined }, env);
+    const invoker = new HandlerInvoker(
+      definition({ durable }),
+      { count: () => undefined },
+      env,
+      handlerSteps(),
+    );
     burst(invoker, 20);
     expect(invoker.stats).to.include({ ran: 20, timed: 20 });
   });

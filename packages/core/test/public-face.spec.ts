@@ -83,18 +83,25 @@ describe('the layers of packages/core/src, as the lint holds them', function () 
   this.timeout(60_000);
   const eslint = new ESLint({ cwd: ROOT });
 
-  async function problems(folder: string, code: string): Promise<string[]> {
-    const file = join(ROOT, 'packages/core/src', folder, 'layer-probe.ts');
+  async function problems(
+    folder: string,
+    code: string,
+    name = 'layer-probe.ts',
+  ): Promise<string[]> {
+    const file = join(ROOT, 'packages/core/src', folder, name);
     const [result] = await eslint.lintText(code, { filePath: file });
     return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
   }
 
   it('refuses an import from a folder above or beside, and nats outside its two folders', async () => {
-    expect(await problems('discovery', "export { NatsBus } from '../runtime/nats-bus';\n"))
+    expect(await problems('discovery', "export { NatsBus } from '../bus/nats-bus';\n"))
       .to.have.length(1)
       .and.to.match(/no-restricted-imports: .*discovery\/ imports only from common/);
     expect(
-      await problems('jetstream', "export { HandlerInvoker } from '../runtime/handler-invoker';\n"),
+      await problems(
+        'jetstream',
+        "export { HandlerInvoker } from '../pipeline/handler-invoker';\n",
+      ),
     ).to.have.length(1);
     expect(
       await problems(
@@ -102,19 +109,49 @@ describe('the layers of packages/core/src, as the lint holds them', function () 
         "export type { ServiceOptions } from '../metadata/handler-options';\n",
       ),
     ).to.have.length(1);
-    expect(await problems('runtime', "export { connect } from 'nats';\n"))
+    expect(await problems('app', "export { connect } from 'nats';\n"))
       .to.have.length(1)
       .and.to.match(/only transport\/ and jetstream\/ import the nats client/);
   });
 
   it('admits an import from a folder below, and nats in the transport', async () => {
     expect(
-      await problems('runtime', "export { NatsTransport } from '../transport/nats-transport';\n"),
+      await problems('app', "export { NatsTransport } from '../transport/nats-transport';\n"),
     ).to.deep.equal([]);
     expect(
       await problems(
         'transport',
         "export { connect } from 'nats';\nexport { clip } from '../common/clip';\n",
+      ),
+    ).to.deep.equal([]);
+  });
+
+  it('refuses an import cycle inside a folder, type-only imports included, and names the way round', async () => {
+    // step.ts is imported (for types) by the invoker; importing the invoker back closes a circle.
+    const cycle = await problems(
+      'pipeline',
+      "import type { HandlerInvoker } from './handler-invoker';\nexport type Probe = HandlerInvoker;\n",
+      'step.ts',
+    );
+    expect(cycle).to.have.length(1);
+    expect(cycle[0]).to.equal(
+      'brigade/no-import-cycle: import cycle: step.ts → handler-invoker.ts → step.ts',
+    );
+    // The way back may be longer: the invoker imports the context, which imports traceparent.ts.
+    expect(
+      await problems(
+        'pipeline',
+        "import type { HandlerInvoker } from './handler-invoker';\nexport type Probe = HandlerInvoker;\n",
+        'traceparent.ts',
+      ),
+    ).to.deep.equal([
+      'brigade/no-import-cycle: import cycle: traceparent.ts → handler-invoker.ts → handler-context.ts → traceparent.ts',
+    ]);
+    expect(
+      await problems(
+        'pipeline',
+        "import type { HandlerContext } from './handler-context';\nexport type Probe = HandlerContext;\n",
+        'step.ts',
       ),
     ).to.deep.equal([]);
   });

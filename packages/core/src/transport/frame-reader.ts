@@ -2,10 +2,9 @@
  * Reading the server's MSG and HMSG frames for the `nats` client, in place of its protocol parser.
  *
  * The client's parser is a port of the Go client's state machine: a `switch` on its state for
- * every byte of every frame, control lines cut into arrays of views, each view a `Buffer`. For the
- * ~130-byte frame of a small event that took 0.55 µs here, in a loop that handed it frames and
- * did nothing with them; this reader takes 0.17 µs (a request's HMSG frame: 0.97 against 0.20).
- * It reads the frames nats-server writes, `MSG` and `HMSG` lines in their one regular form, in a
+ * every byte of every frame, control lines cut into arrays of views, each view a `Buffer`: the
+ * `switch` per byte and the `Buffer` per view are what this reader avoids (docs/performance.md
+ * has the measurements). It reads the frames nats-server writes, `MSG` and `HMSG` lines in their one regular form, in a
  * single pass over the control line, and hands the client's protocol handler the same message
  * arguments and bytes its own parser would (plain views rather than `Buffer`s, as the client's
  * are for a frame split across reads; a subject repeated from the last message shares its
@@ -18,29 +17,16 @@
  * messages dispatched and the errors thrown are the client's for every byte stream;
  * `frame-reader.spec.ts` holds the two to each other on random streams cut at random places.
  *
- * The parser is a field of the client's protocol handler (`protocol.parser`, replaced by a new
- * one on every reconnect) rather than part of its documented interface: a connection without
- * those fields keeps its own parser.
+ * The parser is a field of the client's protocol handler rather than part of its documented
+ * interface: `nats-internals.ts` puts the reader in its place, or leaves a client without it alone.
  */
-
-/** The message arguments the client's parser hands its protocol handler. */
-interface MsgArg {
-  sid: number;
-  hdr: number;
-  size: number;
-  subject: Uint8Array;
-  reply: Uint8Array | undefined;
-}
-
-interface ClientParser {
-  state: number;
-  parse(chunk: Uint8Array): void;
-}
-
-interface ProtocolHandler {
-  parser: ClientParser;
-  processMsg(msg: MsgArg, data: Uint8Array): void;
-}
+import {
+  type ClientParser,
+  type MsgArg,
+  type ParserStandIn,
+  type ProtocolHandler,
+  replaceParser,
+} from './nats-internals';
 
 const LF = 10;
 const CR = 13;
@@ -63,7 +49,7 @@ const MAX_DIGITS = 15;
 /** Tokens after the op: MSG has 3 (subject sid size) or 4 (with reply), HMSG one more. */
 const MAX_TOKENS = 5;
 
-class FrameReader {
+class FrameReader implements ParserStandIn {
   /** The state of a client parser with nothing pending. */
   private readonly start: number;
   /** Set while the client's parser holds part of an op: it has the bytes until it holds none. */
@@ -85,9 +71,10 @@ class FrameReader {
   constructor(
     private readonly protocol: ProtocolHandler,
     private inner: ClientParser,
+    /** The state of the client's parser with nothing pending. */
+    idleState: number,
   ) {
-    const Parser = inner.constructor as new (dispatcher: ProtocolHandler) => ClientParser;
-    this.start = new Parser(protocol).state;
+    this.start = idleState;
     this.delegated = inner.state !== this.start;
   }
 
@@ -309,30 +296,13 @@ function concat(head: Uint8Array, next: Uint8Array, count: number): Uint8Array {
   return joined;
 }
 
-function isProtocolHandler(value: unknown): value is ProtocolHandler {
-  const candidate = value as Partial<ProtocolHandler> | undefined;
-  const parser = candidate?.parser;
-  return (
-    typeof candidate?.processMsg === 'function' &&
-    typeof parser?.parse === 'function' &&
-    typeof parser.state === 'number' &&
-    typeof parser.constructor === 'function'
-  );
-}
-
 /**
  * Has `connection`'s frames read by a `FrameReader`, for this connection and every reconnect of it.
- * False, and nothing changed, when the client does not have the fields it takes the place of.
+ * False, and nothing changed, when the client does not have the parser it takes the place of.
  */
 export function readFramesOf(connection: object): boolean {
-  const protocol = (connection as { protocol?: unknown }).protocol;
-  if (!isProtocolHandler(protocol)) return false;
-  const reader = new FrameReader(protocol, protocol.parser);
-  Object.defineProperty(protocol, 'parser', {
-    configurable: true,
-    enumerable: true,
-    get: () => reader,
-    set: (parser: ClientParser) => reader.reset(parser),
-  });
-  return true;
+  return replaceParser(
+    connection,
+    (handler, parser, idleState) => new FrameReader(handler, parser, idleState),
+  );
 }

@@ -2,8 +2,8 @@
  * Header blocks as bytes: read from a received message without the `nats` client decoding them,
  * and written for a message Brigade sends without the client's header objects.
  *
- * The client decodes a block into a map of arrays on first read (about 0.6 µs for one header,
- * most of what a request's header costs its handler), and builds one the same way to send. Brigade
+ * The client decodes a block into a map of arrays on first read (most of what a request's header
+ * costs its handler), and builds one the same way to send. Brigade
  * reads two or three known headers of a message and writes a record: both are a pass over a few
  * dozen bytes. What Brigade reads here is what the client's decoding would give, and a block
  * Brigade calls regular is one that decoding accepts, so that whoever reads the client's

@@ -1,4 +1,5 @@
-import { Match, MsgHdrsImpl, type MsgHdrs } from 'nats';
+import { Match, type MsgHdrs } from 'nats';
+import { outgoingHeaders, receivedBlockLength, receivedBytes } from './nats-internals';
 import { headerBlockText, IRREGULAR, scanHeaderBlock } from './header-block';
 import { encodeUtf8 } from './utf8-slab';
 import type { HeaderInit, WireHeaders, WireMessage } from './wire-message';
@@ -6,29 +7,18 @@ import type { HeaderInit, WireHeaders, WireMessage } from './wire-message';
 const MALFORMED_HEADERS =
   'malformed headers: a header name holds a character NATS does not allow (space, colon, control or non-ASCII)';
 
-/**
- * Where a message the `nats` client parsed keeps what it received: the length of the header block
- * (`_msg.hdr`, -1 for none) at the start of the received bytes (`_rdata`). These are fields of the
- * client's message class rather than its documented interface: a message without them (another
- * version of the client, a JetStream message) is read through its decoded `headers`.
- */
-interface ParsedMessage {
-  readonly _msg?: { readonly hdr?: unknown };
-  readonly _rdata?: unknown;
-}
-
 /** `_msg.hdr` of a message without a header block: most events. */
 const NO_BLOCK = -1;
 
-const blockLengthOf = (msg: WireMessage): unknown => (msg as ParsedMessage)._msg?.hdr;
+const blockLengthOf = receivedBlockLength;
 
 /** Whether `hdr` is the length of a header block at the start of the message's received bytes. */
 function isReceivedBlock(msg: WireMessage, hdr: unknown): hdr is number {
-  const bytes = (msg as ParsedMessage)._rdata;
+  const bytes = receivedBytes(msg);
   return typeof hdr === 'number' && hdr >= 0 && bytes instanceof Uint8Array && hdr <= bytes.length;
 }
 
-const receivedBytes = (msg: WireMessage): Uint8Array => (msg as ParsedMessage)._rdata as Uint8Array;
+const blockBytes = (msg: WireMessage): Uint8Array => receivedBytes(msg) as Uint8Array;
 
 /**
  * Why a message's header block cannot be decoded, or `undefined` when it can (or there is none).
@@ -42,7 +32,7 @@ const receivedBytes = (msg: WireMessage): Uint8Array => (msg as ParsedMessage)._
 export function headerFault(msg: WireMessage): string | undefined {
   const hdr = blockLengthOf(msg);
   if (hdr === NO_BLOCK) return undefined;
-  if (isReceivedBlock(msg, hdr) && scanHeaderBlock(receivedBytes(msg), hdr) !== IRREGULAR) {
+  if (isReceivedBlock(msg, hdr) && scanHeaderBlock(blockBytes(msg), hdr) !== IRREGULAR) {
     return undefined;
   }
   return decodingFault(msg);
@@ -81,7 +71,7 @@ export function readHeader(msg: WireMessage, name: string): string | undefined {
   const hdr = blockLengthOf(msg);
   if (hdr === NO_BLOCK) return undefined;
   if (isReceivedBlock(msg, hdr)) {
-    const found = scanHeaderBlock(receivedBytes(msg), hdr, name.toLowerCase());
+    const found = scanHeaderBlock(blockBytes(msg), hdr, name.toLowerCase());
     if (found !== IRREGULAR) return found === '' ? undefined : found;
   }
   const value = headersOf(msg)?.get(name, Match.IgnoreCase);
@@ -96,22 +86,10 @@ export function headerRecord(headers: WireHeaders | undefined): Record<string, s
 }
 
 /**
- * Headers Brigade sends: their block written from the record once (`headerBlockText`) and encoded
- * into the shared slab. Only `encode` is for use: the transport hands these to the client's
- * publish, which reads nothing else of them.
+ * The headers to send for `init`, their block written once (`headerBlockText`) and encoded into
+ * the shared slab; `undefined` when it has no value. Throws on a bad name or value.
  */
-class OutgoingHeaders extends MsgHdrsImpl {
-  constructor(private readonly block: string) {
-    super();
-  }
-
-  override encode(): Uint8Array {
-    return encodeUtf8(this.block);
-  }
-}
-
-/** The headers to send for `init`; `undefined` when it has no value. Throws on a bad name or value. */
 export function toMsgHdrs(init: HeaderInit | undefined): MsgHdrs | undefined {
   const block = init === undefined ? undefined : headerBlockText(init);
-  return block === undefined ? undefined : new OutgoingHeaders(block);
+  return block === undefined ? undefined : outgoingHeaders(block, init as HeaderInit, encodeUtf8);
 }

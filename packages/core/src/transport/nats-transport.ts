@@ -18,6 +18,7 @@ import { RequestMux } from './request-mux';
 import { describeConnectFailure } from './connect-failure';
 import { readFramesOf } from './frame-reader';
 import { encodeCommandsOf } from './command-encoding';
+import { FAST_PATH_SWITCH, fastPathsOn } from './nats-internals';
 import { withCredentialsOf, withEnvironment } from './server-urls';
 import type { HeaderInit, TransportSubscription, WireMessage } from './wire-message';
 
@@ -38,6 +39,13 @@ let warnedOfClient = false;
  */
 function warnOfUntestedClient(logger: Logger, internalsFound: boolean): void {
   if (warnedOfClient) return;
+  if (!fastPathsOn) {
+    warnedOfClient = true;
+    logger.info(
+      `${FAST_PATH_SWITCH}=off: the nats client's own parser, encoding and headers do all the work (slower; nothing else changes)`,
+    );
+    return;
+  }
   const installed = installedNatsVersion();
   const warning = untestedClientWarning(installed, internalsFound);
   if (warning === undefined) return;

@@ -7,7 +7,7 @@ import {
   type SchemaIssue,
 } from '../common/schema';
 import type { HandlerDefinition } from '../discovery/handler-definition';
-import type { HandlerMethod } from './middleware';
+import type { Next, StepFactory } from './step';
 
 /** A reply that failed its schema: never sent; the caller gets a 500, the log gets the issues. */
 export class ReplySchemaError extends Error {
@@ -21,14 +21,18 @@ export class ReplySchemaError extends Error {
 }
 
 /**
- * The handler with its schemas around it, the innermost step of its pipeline: the request or event
- * must pass the input schema (else a 422 `ValidationError` listing every issue, and the method
- * does not run) and the method gets the schema's output; an endpoint's result must pass the
- * output schema before it becomes the reply. Without schemas, the method itself.
+ * The handler's schemas, the innermost step of its pipeline: the request or event must pass the
+ * input schema (else a 422 `ValidationError` listing every issue, and the method does not run)
+ * and the method gets the schema's output; an endpoint's result must pass the output schema
+ * before it becomes the reply. Off for a handler without schemas.
  */
-export function withSchemas(definition: HandlerDefinition, method: HandlerMethod): HandlerMethod {
+export const schemaStep: StepFactory = ({ definition }) =>
+  definition.input || definition.output
+    ? { wrap: (method) => withSchemas(definition, method) }
+    : undefined;
+
+function withSchemas(definition: HandlerDefinition, method: Next): Next {
   const { input, output } = definition;
-  if (!input && !output) return method;
   const where = `${definition.method} on '${definition.subject}'`;
   const what = definition.kind === 'endpoint' ? 'request' : 'event';
   const reply = output

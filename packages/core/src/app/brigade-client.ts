@@ -9,11 +9,12 @@ import type { KeyValueStores } from '../jetstream/key-value';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { ConnectionStatus } from '../transport/connection-status';
 import { NatsTransport } from '../transport/nats-transport';
-import type { Bus } from './bus';
-import { NatsBus } from './nats-bus';
+import type { Bus } from '../bus/bus';
+import { NatsBus } from '../bus/nats-bus';
 import { createLogger, type Logger, type LoggerSettings } from '../common/logger';
 import { middlewareProblem, type OutgoingMiddleware } from '../common/middleware';
-import { tracerFor } from './tracing';
+import { tracerFor } from '../observability/tracing';
+import { outgoingSteps } from './steps';
 
 export interface ClientOptions {
   nats?: ConnectionSettings;
@@ -58,9 +59,12 @@ export class BrigadeClient {
     return new BrigadeClient(
       transport,
       jetstream,
-      new NatsBus(transport, jetstream, options.requestTimeoutMs ?? 5_000, options.outgoing, {
-        tracer: tracerFor(options.tracing),
-      }),
+      new NatsBus(
+        transport,
+        jetstream,
+        options.requestTimeoutMs ?? 5_000,
+        outgoingSteps({ tracer: tracerFor(options.tracing) }, options.outgoing),
+      ),
       new DeadLetterStream(jetstream, deadLetters),
       new JetStreamKeyValueStores(jetstream, logger),
       logger,

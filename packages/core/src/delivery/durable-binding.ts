@@ -6,19 +6,19 @@ import {
   isServiceError,
   ServiceStatus,
 } from '../common/errors';
-import { IdleSignal, type Binding } from './handler-binding';
+import { IdleSignal, type Binding } from './binding';
 import { readHeader } from '../transport/header-codec';
-import type { HandlerInvoker } from './handler-invoker';
-import { type HandlerContext, Phase } from './handler-context';
+import type { HandlerInvoker } from '../pipeline/handler-invoker';
+import { type HandlerContext, Phase } from '../pipeline/handler-context';
 import { DeadlineWatch } from './deadline-watch';
-import { failureOf } from './middleware';
+import { failureOf } from '../pipeline/middleware-chain';
 import { describeThrown } from '../common/thrown';
 import type { DeadLetterWriter } from '../jetstream/dead-letter-writer';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
 import { PullFeed } from '../jetstream/pull-feed';
 import type { PulledMessage } from '../jetstream/pulled-message';
-import type { DurableOutcome } from './tracing';
+import type { DurableOutcome } from '../pipeline/step';
 
 /**
  * One durable handler reading its stream through a durable pull consumer shared by every

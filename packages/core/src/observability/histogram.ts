@@ -37,7 +37,7 @@ export class HistogramSeries {
 /**
  * A Prometheus histogram whose series are objects the caller keeps, so that observing costs a
  * bucket search and three additions. (prom-client's own `Histogram` hashes the label set on
- * every observation, some 0.4 µs: more than Brigade spends on a small event.) prom-client's
+ * every observation, which this avoids; docs/performance.md has what that costs.) prom-client's
  * registry renders it like any of its metrics, through the same `get()` they offer.
  */
 export class SeriesHistogram {

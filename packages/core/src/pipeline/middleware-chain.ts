@@ -1,27 +1,36 @@
 import type { MessageContext } from '../common/message-context';
-import type { HandlerInfo, Layer, Middleware } from '../common/middleware';
+import type { Layer, Middleware } from '../common/middleware';
+import type { StepFactory } from './step';
 
 /** A handler method as the invoker calls it. */
 export type HandlerMethod = (payload: unknown, ctx: MessageContext) => unknown;
 
 /**
- * The handler wrapped in `middleware`, outermost first, composed once when the app starts. With
- * none, the handler itself: the per-message path is what it is without middleware.
+ * The user's middleware as a step: the app's (`middleware`), then the service's and the handler's,
+ * outermost first; composed once when the app starts. A handler without any has no such step.
  */
-export function composeMiddleware(
-  middleware: readonly Middleware[],
-  handler: HandlerInfo,
-  method: HandlerMethod,
-): HandlerMethod {
-  if (middleware.length === 0) return method;
-  const where = `${handler.service}#${handler.name}`;
-  return (payload, context) =>
-    runChain(
-      middleware,
-      { handler, context, payload },
-      (invocation) => method(invocation.payload, invocation.context),
-      where,
-    );
+export function middlewareStep(middleware: readonly Middleware[]): StepFactory {
+  return ({ definition, serviceName }) => {
+    const layers = [...middleware, ...definition.middleware];
+    if (layers.length === 0) return undefined;
+    const handler = {
+      service: serviceName,
+      name: definition.name,
+      kind: definition.kind,
+      subject: definition.subject,
+      durable: definition.durable !== undefined,
+    };
+    const where = `${serviceName}#${definition.name}`;
+    return {
+      wrap: (next) => (payload, ctx) =>
+        runChain(
+          layers,
+          { handler, context: ctx, payload },
+          (invocation) => next(invocation.payload, ctx),
+          where,
+        ),
+    };
+  };
 }
 
 /**

@@ -31,34 +31,74 @@ import {
   type RequestManyOptions,
   type RequestOptions,
 } from './bus';
-import { decodeErrorReply } from './error-codec';
-import { currentHandlerContext } from './context-scope';
-import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
-import { runChain, UnwatchedFailure } from './middleware';
-import { REQUEST_TIMEOUT } from './trace-context';
-import { sendTelemetry, type Telemetry } from './telemetry';
+import { decodeErrorReply } from '../pipeline/error-codec';
+import { currentHandlerContext } from '../pipeline/context-scope';
+import type { OutgoingMiddleware } from '../common/middleware';
+import { REQUEST_TIMEOUT } from '../pipeline/trace-context';
+import { encodeBody, outgoingPath, type Send } from './outgoing-path';
 
 const MAX_REMEMBERED_SUBJECTS = 1_024;
 const NO_OPTIONS: PublishOptions = Object.freeze({});
 const PUBLISHED: Promise<void> = Promise.resolve();
 
-/** The `Bus` on the app's NATS connection. */
+interface RequestManyLimits {
+  readonly maxWait: number;
+  readonly max: number;
+  readonly stall: number | undefined;
+}
+
+/** The `Bus` on the app's NATS connection: one way out per operation, built once. */
 export class NatsBus extends Bus {
   private readonly validSubjects = new Set<string>();
-  /** The outgoing steps, telemetry's outermost; none costs nothing. */
-  private readonly outgoing: readonly OutgoingMiddleware[];
+  private readonly corePublish: Send<undefined, Promise<void> | Promise<unknown>>;
+  private readonly durablePublish: Send<DurablePublishOptions, Promise<unknown>>;
+  private readonly requestPath: Send<RequestOptions, Promise<unknown>>;
+  private readonly requestManyPath: Send<RequestManyLimits, Promise<unknown>>;
 
   constructor(
     private readonly transport: NatsTransport,
     private readonly jetstream: () => Promise<JetStreamContext>,
     private readonly defaultTimeoutMs: number,
-    /** Middleware around everything it sends, outermost first. */
+    /** The steps around everything it sends, outermost first (the app's telemetry among them). */
     outgoing: readonly OutgoingMiddleware[] = [],
-    telemetry: Telemetry = {},
   ) {
     super();
-    const observe = sendTelemetry(telemetry);
-    this.outgoing = observe ? [observe, ...outgoing] : outgoing;
+    // Not async: a core publish is on the hot path and costs no promise of its own.
+    this.corePublish = outgoingPath('publish', outgoing, (subject, payload, headers, _, m) => {
+      transport.publish(subject, encodeBody(payload, m), headers);
+      return PUBLISHED;
+    });
+    this.durablePublish = outgoingPath(
+      'durable-publish',
+      outgoing,
+      async (subject, payload, headers, options: DurablePublishOptions, m) => {
+        const body = encodeBody(payload, m);
+        const timeout = this.timeoutOf(options.timeout, 'timeout');
+        const msgId = options.msgId ?? randomUUID();
+        if (typeof msgId !== 'string' || msgId.length === 0) {
+          throw new InvalidOptionError(`msgId must be a non-empty string, got ${String(msgId)}`);
+        }
+        return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
+      },
+    );
+    this.requestPath = outgoingPath(
+      'request',
+      outgoing,
+      async (subject, payload, headers, options: RequestOptions, m) => {
+        const timeout = options.timeout ?? defaultTimeoutMs; // checked before the steps ran
+        const reply = await transport.request(subject, encodeBody(payload, m), headers, timeout);
+        return decodeReply(reply, options.raw === true);
+      },
+    );
+    this.requestManyPath = outgoingPath(
+      'request-many',
+      outgoing,
+      async (subject, payload, headers, { maxWait, max, stall }, m) => {
+        const body = encodeBody(payload, m);
+        const replies = await transport.requestMany(subject, body, headers, maxWait, max, stall);
+        return replies.map(gathered);
+      },
+    );
   }
 
   override publish<T = unknown>(
@@ -88,55 +128,17 @@ export class NatsBus extends Bus {
       );
     }
     const subject = target;
-    // Not async: a core publish is on the hot path and costs no promise of its own.
     try {
-      const transport = this.open(subject);
+      this.open(subject);
       const headers = withPropagation(options.headers);
-      const durable = 'durable' in options && options.durable === true;
-      if (this.outgoing.length > 0) {
-        return this.through(durable ? 'durable-publish' : 'publish', subject, data, headers, (m) =>
-          durable
-            ? this.publishDurable(subject, encoded(m), m.headers, options)
-            : transport.publish(subject, encoded(m), m.headers),
-        ) as Promise<PublishAck | void>;
-      }
-      const body = jsonCodec.encode(data);
-      if (!durable) {
-        transport.publish(subject, body, headers);
-        return PUBLISHED;
-      }
-      return this.publishDurable(subject, body, headers, options as DurablePublishOptions);
+      return (
+        'durable' in options && options.durable === true
+          ? this.durablePublish(subject, data, headers, options)
+          : this.corePublish(subject, data, headers, undefined)
+      ) as Promise<PublishAck | void>;
     } catch (err) {
       return Promise.reject(err as Error);
     }
-  }
-
-  /** Runs one send through the outgoing middleware; `send` gets the message as they left it. */
-  private through(
-    operation: OutgoingMessage['operation'],
-    subject: string,
-    payload: unknown,
-    headers: HeaderInit | undefined,
-    send: (message: OutgoingMessage) => unknown,
-  ): Promise<unknown> {
-    const message: OutgoingMessage = { operation, subject, payload, headers: { ...headers } };
-    return runChain(this.outgoing, message, send, `the Bus (${operation} '${subject}')`).catch(
-      rethrowUnwatched,
-    );
-  }
-
-  private async publishDurable(
-    subject: string,
-    body: Uint8Array,
-    headers: HeaderInit | undefined,
-    options: DurablePublishOptions,
-  ): Promise<PublishAck> {
-    const timeout = this.timeoutOf(options.timeout, 'timeout');
-    const msgId = options.msgId ?? randomUUID();
-    if (typeof msgId !== 'string' || msgId.length === 0) {
-      throw new InvalidOptionError(`msgId must be a non-empty string, got ${String(msgId)}`);
-    }
-    return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
   }
 
   override request<TReply = unknown, TRequest = unknown>(
@@ -149,27 +151,25 @@ export class NatsBus extends Bus {
     data: RequestOf<E>,
     options?: RequestOptions,
   ): Promise<ReceivedReplyOf<E>>;
-  override async request<TReply>(
+  override request<TReply>(
     target: string | EndpointContract,
     data?: unknown,
-    options: RequestOptions = {},
+    options: RequestOptions = NO_OPTIONS,
   ): Promise<TReply> {
     if (typeof target !== 'string') {
-      await checkedFor(target, 'endpoint', data, options);
-      return this.request<TReply>(target.subject, data, options);
+      return checkedFor(target, 'endpoint', data, options).then(() =>
+        this.request<TReply>(target.subject, data, options),
+      );
     }
     const subject = target;
-    const transport = this.open(subject);
-    const timeout = this.timeoutOf(options.timeout, 'timeout');
-    const headers = withPropagation(options.headers, timeout);
-    const raw = options.raw === true;
-    if (this.outgoing.length > 0) {
-      return this.through('request', subject, data, headers, async (m) =>
-        decodeReply<TReply>(await transport.request(subject, encoded(m), m.headers, timeout), raw),
-      ) as Promise<TReply>;
+    // Not async: the reply's promise is the caller's, without one more in between.
+    try {
+      this.open(subject);
+      const headers = withPropagation(options.headers, this.timeoutOf(options.timeout, 'timeout'));
+      return this.requestPath(subject, data, headers, options) as Promise<TReply>;
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    const reply = await transport.request(subject, jsonCodec.encode(data), headers, timeout);
-    return decodeReply<TReply>(reply, raw);
   }
 
   override async requestMany<TReply = unknown, TRequest = unknown>(
@@ -177,7 +177,7 @@ export class NatsBus extends Bus {
     data?: TRequest,
     options: RequestManyOptions = {},
   ): Promise<GatheredReply<TReply>[]> {
-    const transport = this.open(subject);
+    this.open(subject);
     const maxWait = this.timeoutOf(options.maxWait, 'maxWait');
     const max = options.maxReplies ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(max) || max < 1) {
@@ -187,21 +187,16 @@ export class NatsBus extends Bus {
     }
     const stall = options.stall === undefined ? undefined : this.timeoutOf(options.stall, 'stall');
     const headers = withPropagation(options.headers, maxWait);
-    const send = async (body: Uint8Array, sent: HeaderInit | undefined) => {
-      const replies = await transport.requestMany(subject, body, sent, maxWait, max, stall);
-      return replies.map(gathered<TReply>);
-    };
-    if (this.outgoing.length === 0) return send(jsonCodec.encode(data), headers);
-    return this.through('request-many', subject, data, headers, (m) =>
-      send(encoded(m), m.headers),
-    ) as Promise<GatheredReply<TReply>[]>;
+    return this.requestManyPath(subject, data, headers, { maxWait, max, stall }) as Promise<
+      GatheredReply<TReply>[]
+    >;
   }
 
   override async flush(): Promise<void> {
     if (!this.transport.isClosed) await this.transport.flush();
   }
 
-  private open(subject: string): NatsTransport {
+  private open(subject: string): void {
     if (!this.validSubjects.has(subject)) {
       const problem = publishSubjectProblem(subject);
       if (problem) throw new InvalidSubjectError(subject, problem);
@@ -212,7 +207,6 @@ export class NatsBus extends Bus {
     if (this.transport.isClosed) {
       throw new NotRunningError(`cannot send to '${subject}': the app is stopped`);
     }
-    return this.transport;
   }
 
   private timeoutOf(value: number | undefined, name: string): number {
@@ -265,13 +259,6 @@ function withPropagation(
   return headers ? Object.assign(merged, headers) : merged;
 }
 
-/** The body of a message the outgoing steps let through, its size noted for them. */
-function encoded(message: OutgoingMessage): Uint8Array {
-  const body = jsonCodec.encode(message.payload);
-  message.bodySize = body.length;
-  return body;
-}
-
 function gathered<T>(msg: WireMessage): GatheredReply<T> {
   const fault = headerFault(msg);
   if (fault !== undefined) return { ok: false, error: new CodecError(fault), headers: {} };
@@ -291,12 +278,4 @@ function decodeReply<T>(msg: WireMessage, raw: boolean): T {
   const error = decodeErrorReply(msg);
   if (error) throw error;
   return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
-}
-
-/**
- * A send that failed behind a middleware that did not look at it fails the call with the send's
- * own error, whatever the middleware returned instead: a lost publish is never reported as sent.
- */
-function rethrowUnwatched(err: unknown): never {
-  throw err instanceof UnwatchedFailure ? err.cause : err;
 }

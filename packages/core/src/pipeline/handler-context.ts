@@ -23,6 +23,9 @@ export interface ContextEnvironment {
   readonly shutdownSignal: AbortSignal;
 }
 
+/** `HandlerContext.startedAt` of a message left untimed. */
+export const UNTIMED = -1;
+
 /** Where a message stands against its deadline. */
 export enum Phase {
   /** Before its deadline (or without one). */
@@ -35,7 +38,7 @@ export enum Phase {
 
 /** One per message; every field beyond the subject is computed on first use. */
 export class HandlerContext implements MessageContext {
-  /** When it started (`performance.now()` ms), or -1 when it goes untimed. */
+  /** When it started (`performance.now()` ms), or `UNTIMED`. */
   startedAt = 0;
   /**
    * When the handler is given up on (`performance.now()` ms): a request's from its arrival, an

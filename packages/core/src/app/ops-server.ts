@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ConnectionState } from '../transport/connection-status';
-import { METRICS_CONTENT_TYPE } from './metrics';
+import { METRICS_CONTENT_TYPE } from '../observability/metrics';
 
 /** The ops HTTP port of an app: probes for an orchestrator, metrics for Prometheus. */
 export interface OpsOptions {

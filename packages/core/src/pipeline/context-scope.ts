@@ -1,6 +1,6 @@
 import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
-import type { HandlerMethod } from './middleware';
 import type { HandlerContext } from './handler-context';
+import type { Next, StepFactory } from './step';
 
 /**
  * Which message's context is current, for the Bus to carry its trace and correlation headers onto
@@ -9,8 +9,8 @@ import type { HandlerContext } from './handler-context';
  *
  * Node 20's AsyncLocalStorage does the same with an async hook that copies the store of the
  * running resource to each new one; on top of that, its `run` looks up, replaces and restores the
- * running resource's store on every call: about 300 instructions per message, of Brigade's 1,000
- * on receiving a small event (docs/performance.md, `npm run bench:instructions`). Here the
+ * running resource's store on every call, a large part of receiving a small event
+ * (docs/performance.md, `npm run bench:instructions`). Here the
  * synchronous part only sets a variable: the hook's `init` copies it (else the running resource's
  * context) to every promise, timer or other async resource created meanwhile, so a continuation
  * finds its message's context on the resource it runs in. Nothing is written to the resource a
@@ -24,7 +24,7 @@ import type { HandlerContext } from './handler-context';
 /** Runs a handler with its message's context current, and says which context is current. */
 export interface ContextScope {
   /** Calls `method` with `payload` and `ctx`, `ctx` current in it and in all it continues with. */
-  run(ctx: HandlerContext, method: HandlerMethod, payload: unknown): unknown;
+  run(ctx: HandlerContext, method: Next, payload: unknown): unknown;
   /** The context of the message being handled here, if any. */
   current(): HandlerContext | undefined;
 }
@@ -42,7 +42,7 @@ export class HookedScope implements ContextScope {
   });
   private propagating = false;
 
-  run(ctx: HandlerContext, method: HandlerMethod, payload: unknown): unknown {
+  run(ctx: HandlerContext, method: Next, payload: unknown): unknown {
     if (!this.propagating) {
       this.propagating = true;
       this.propagation.enable();
@@ -73,7 +73,7 @@ type Carrier = Record<symbol, HandlerContext | undefined>;
 export class StorageScope implements ContextScope {
   private readonly storage = new AsyncLocalStorage<HandlerContext>();
 
-  run(ctx: HandlerContext, method: HandlerMethod, payload: unknown): unknown {
+  run(ctx: HandlerContext, method: Next, payload: unknown): unknown {
     return this.storage.run(ctx, method, payload, ctx);
   }
 
@@ -85,14 +85,10 @@ export class StorageScope implements ContextScope {
 const scope: ContextScope =
   Number(process.versions.node.split('.')[0]) >= 24 ? new StorageScope() : new HookedScope();
 
-/** Calls `method` with `payload` and `ctx`, `ctx` current in it and in all it continues with. */
-export function runInContext(
-  ctx: HandlerContext,
-  method: HandlerMethod,
-  payload: unknown,
-): unknown {
-  return scope.run(ctx, method, payload);
-}
+/** Runs the steps inside (the user's middleware, the handler) with the message's context current. */
+export const contextStep: StepFactory = () => ({
+  wrap: (next) => (payload, ctx) => scope.run(ctx, next, payload),
+});
 
 /** The context of the message being handled here, if any. */
 export function currentHandlerContext(): HandlerContext | undefined {

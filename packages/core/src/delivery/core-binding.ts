@@ -9,10 +9,11 @@ import type { NatsTransport } from '../transport/nats-transport';
 import { headerFault } from '../transport/header-codec';
 import { clip } from '../common/clip';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
-import { encodeErrorReply } from './error-codec';
+import { encodeErrorReply } from '../pipeline/error-codec';
 import { FifoQueue } from './fifo-queue';
-import type { HandlerInvoker } from './handler-invoker';
-import { type HandlerContext, Phase, requestDeadline } from './handler-context';
+import type { HandlerInvoker } from '../pipeline/handler-invoker';
+import { IdleSignal, type Binding } from './binding';
+import { type HandlerContext, Phase, requestDeadline } from '../pipeline/handler-context';
 import { DeadlineWatch } from './deadline-watch';
 import { describeThrown } from '../common/thrown';
 
@@ -23,42 +24,6 @@ import { describeThrown } from '../common/thrown';
  * waits longer than the deadline it sent hears the 408.
  */
 const CALLER_FIRST_MS = 25;
-
-/** What the app needs of every kind of binding: start, stop taking messages, wait, give up. */
-export interface Binding {
-  readonly invoker: HandlerInvoker;
-  /** Starts taking messages; live on the server once the connection is flushed. */
-  bind(): Promise<void>;
-  /** Takes no more messages; resolves once those the server already sent are accepted. */
-  unbind(): Promise<void>;
-  /** Messages in flight or waiting. */
-  readonly busy: number;
-  /** Messages running, and waiting for a slot (or behind their key). */
-  load(): { running: number; waiting: number };
-  /** Resolves when nothing is in flight or waiting. */
-  idle(): Promise<void>;
-  /** Gives up on waiting messages when the grace period ends; returns how many. */
-  abandonWaiting(reason: string): number;
-  /** Logs what the binding's bounded logs still hold unreported; called once the app stopped. */
-  flushLog(): void;
-}
-
-/** Resolves `idle()` waiters once a binding has nothing in flight or waiting. */
-export class IdleSignal {
-  private waiters: (() => void)[] = [];
-
-  wait(busy: number): Promise<void> {
-    if (busy === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  settle(busy: number): void {
-    if (busy !== 0 || this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-}
 
 /**
  * One handler bound to one core NATS subscription. Runs up to `concurrency` messages at once;

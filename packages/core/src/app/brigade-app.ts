@@ -1,8 +1,4 @@
-import {
-  container as rootContainer,
-  type DependencyContainer,
-  type InjectionToken,
-} from 'tsyringe';
+import { container as rootContainer, type InjectionToken } from 'tsyringe';
 import { DEFAULT_HANDLER_LIMITS, type ServiceDefinition } from '../discovery/handler-definition';
 import { positiveIntegerProblem } from '../common/naming-rules';
 import { exploreServices } from '../discovery/service-explorer';
@@ -17,18 +13,20 @@ import { DeadLetters } from '../jetstream/dead-letters';
 import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
 import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
-import { Bus } from './bus';
-import { NatsBus } from './nats-bus';
-import { createBindings } from './binding-factory';
+import { Bus } from '../bus/bus';
+import { NatsBus } from '../bus/nats-bus';
+import { createBindings } from '../delivery/binding-factory';
 import { middlewareProblem } from '../common/middleware';
 import { ServiceLifecycle } from './service-lifecycle';
-import type { Binding } from './handler-binding';
+import type { Binding } from '../delivery/binding';
 import { ServiceApi } from './service-api';
 import { AppHealth, OpsServer, opsProblem } from './ops-server';
-import type { HandlerStats } from './handler-stats';
+import type { HandlerStats } from '../pipeline/handler-stats';
 import { createLogger, type Logger } from '../common/logger';
-import { AppMetrics } from './metrics';
-import { tracerFor } from './tracing';
+import { AppMetrics, type ObservedHandler } from '../observability/metrics';
+import { Closers } from './closers';
+import { handlerSteps, outgoingSteps } from './steps';
+import { tracerFor } from '../observability/tracing';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -41,38 +39,49 @@ export interface HandlerSnapshot {
   readonly stats: Readonly<HandlerStats>;
 }
 
+/** What a started app is made of. */
+interface AppParts {
+  readonly services: readonly ServiceDefinition[];
+  readonly bus: Bus;
+  readonly deadLetters: DeadLetters;
+  readonly keyValues: KeyValueStores;
+  readonly logger: Logger;
+  readonly transport: NatsTransport;
+  /** The user's handlers' bindings (the dead-letter backstops are drained, not reported). */
+  readonly bindings: readonly Binding[];
+  readonly serviceApi: ServiceApi;
+  readonly health: AppHealth;
+  readonly ops: OpsServer | undefined;
+  readonly metrics: AppMetrics | undefined;
+  /** What start opened, closed again at stop. */
+  readonly closers: Closers;
+}
+
 /** A running set of services on one NATS connection. Made by `Brigade.start()`. */
 export class BrigadeApp {
+  readonly services: readonly ServiceDefinition[];
+  readonly bus: Bus;
+  /** The dead letters of this app's durable handlers (and any other's on the same stream). */
+  readonly deadLetters: DeadLetters;
+  /** JetStream key-value buckets on the app's connection (also injectable). */
+  readonly keyValues: KeyValueStores;
+  readonly logger: Logger;
   private stopping: Promise<void> | undefined;
 
-  private constructor(
-    readonly services: readonly ServiceDefinition[],
-    readonly bus: Bus,
-    /** The dead letters of this app's durable handlers (and any other's on the same stream). */
-    readonly deadLetters: DeadLetters,
-    /** JetStream key-value buckets on the app's connection (also injectable). */
-    readonly keyValues: KeyValueStores,
-    readonly logger: Logger,
-    private readonly transport: NatsTransport,
-    private readonly bindings: readonly Binding[],
-    /** Internal bindings (dead-letter backstops): drained with the others, not in `stats()`. */
-    private readonly backstops: readonly Binding[],
-    private readonly serviceApi: ServiceApi,
-    private readonly shutdown: AbortController,
-    private readonly graceMs: number,
-    private readonly lifecycle: ServiceLifecycle,
-    private readonly scope: DependencyContainer,
-    private readonly probes: {
-      readonly health: AppHealth;
-      readonly ops: OpsServer | undefined;
-      readonly metrics: AppMetrics | undefined;
-    },
-  ) {}
+  private constructor(private readonly parts: AppParts) {
+    ({
+      services: this.services,
+      bus: this.bus,
+      deadLetters: this.deadLetters,
+      keyValues: this.keyValues,
+      logger: this.logger,
+    } = parts);
+  }
 
   /**
    * Validates the services, connects, resolves each service from the container and subscribes
-   * every handler. Resolves once every subscription is live on the server; on any failure the
-   * connection is closed and the error names what was wrong.
+   * every handler. Resolves once every subscription is live on the server; on any failure what was
+   * opened is closed again, last first (as at stop), and the error names what was wrong.
    */
   static async start(options: BrigadeOptions, readyWhenTold = false): Promise<BrigadeApp> {
     assertReflectMetadata();
@@ -109,21 +118,16 @@ export class BrigadeApp {
           ? new AppMetrics(appName, logger)
           : undefined,
     };
-    // The probes answer from the first moment: not ready while starting.
-    const health = new AppHealth();
-    const ops =
-      options.ops &&
-      (await OpsServer.listen(options.ops, () => health.readiness(), logger, telemetry.metrics));
-    let transport: NatsTransport;
+    const closers = new Closers(logger);
     try {
-      transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
-    } catch (err) {
-      await ops?.close();
-      throw err;
-    }
-    let lifecycle: ServiceLifecycle | undefined;
-    let scope: DependencyContainer | undefined;
-    try {
+      // The probes answer from the first moment: not ready while starting.
+      const health = new AppHealth();
+      const ops =
+        options.ops &&
+        (await OpsServer.listen(options.ops, () => health.readiness(), logger, telemetry.metrics));
+      if (ops) closers.push('the ops server', () => ops.close());
+      const transport = await NatsTransport.connect(options.nats ?? {}, appName, logger);
+      closers.push('the connection', () => transport.close());
       const jetstream = lazyJetStream(transport);
       const durable = await provisionJetStream(
         jetstream,
@@ -132,10 +136,16 @@ export class BrigadeApp {
         deadLetterSettings,
         logger,
       );
-      const bus = new NatsBus(transport, jetstream, requestTimeoutMs, options.outgoing, telemetry);
+      const bus = new NatsBus(
+        transport,
+        jetstream,
+        requestTimeoutMs,
+        outgoingSteps(telemetry, options.outgoing),
+      );
       const deadLetters = new DeadLetterStream(jetstream, deadLetterSettings);
       const keyValues = new JetStreamKeyValueStores(jetstream, logger);
-      scope = (options.container ?? rootContainer).createChildContainer();
+      const scope = (options.container ?? rootContainer).createChildContainer();
+      closers.push('the container', () => scope.dispose());
       scope.register(token(Bus), { useValue: bus });
       scope.register(token(DeadLetters), { useValue: deadLetters });
       scope.register(token(KeyValueStores), { useValue: keyValues });
@@ -146,18 +156,20 @@ export class BrigadeApp {
         transport,
         durable,
         { logger, shutdownSignal: shutdown.signal },
-        options.middleware ?? [],
-        telemetry,
+        { handlers: handlerSteps(telemetry, options.middleware), backstops: handlerSteps() },
       );
       telemetry.metrics?.attach({
-        bindings,
+        handlers: bindings.map(observed),
         connection: transport,
         consumerState: async (stream, consumer) =>
           (await jetstream()).consumerState(stream, consumer),
       });
-      lifecycle = new ServiceLifecycle(instances, logger);
+      const lifecycle = new ServiceLifecycle(instances, logger);
+      closers.push('the services', () => lifecycle.stop());
       await lifecycle.start();
-      for (const binding of [...bindings, ...backstops]) await binding.bind();
+      const allBindings = [...bindings, ...backstops];
+      closers.push('the handlers', () => drain(allBindings, { shutdown, graceMs, logger }));
+      for (const binding of allBindings) await binding.bind();
       const serviceApi = new ServiceApi(
         transport,
         services.map((definition) => ({
@@ -167,9 +179,10 @@ export class BrigadeApp {
             .map((b) => b.invoker),
         })),
       );
+      closers.push('the Service API', () => serviceApi.unbind());
       serviceApi.bind();
       await transport.flush();
-      const app = new BrigadeApp(
+      const app = new BrigadeApp({
         services,
         bus,
         deadLetters,
@@ -177,14 +190,12 @@ export class BrigadeApp {
         logger,
         transport,
         bindings,
-        backstops,
         serviceApi,
-        shutdown,
-        graceMs,
-        lifecycle,
-        scope,
-        { health, ops, metrics: telemetry.metrics },
-      );
+        health,
+        ops,
+        metrics: telemetry.metrics,
+        closers,
+      });
       if (!readyWhenTold) health.started(transport);
       for (const s of services) {
         logger.info(
@@ -198,17 +209,14 @@ export class BrigadeApp {
       }
       return app;
     } catch (err) {
-      await lifecycle?.stop();
-      await transport.close().catch(() => undefined);
-      await scope?.dispose();
-      await ops?.close();
+      await closers.closeAll();
       throw err;
     }
   }
 
   /** Live counters of every handler. */
   stats(): HandlerSnapshot[] {
-    return this.bindings.map(({ invoker }) => ({
+    return this.parts.bindings.map(({ invoker }) => ({
       service: invoker.serviceName,
       handler: invoker.definition,
       stats: invoker.stats.snapshot(),
@@ -217,18 +225,18 @@ export class BrigadeApp {
 
   /** Resolves when the connection closes: after `stop()`, or when NATS gave up reconnecting. */
   async closed(): Promise<void> {
-    const err = await this.transport.closed();
+    const err = await this.parts.transport.closed();
     if (err && !this.stopping) throw err;
   }
 
   /** The NATS Service API instance id of each service of the app, by service name. */
   get instanceIds(): ReadonlyMap<string, string> {
-    return this.serviceApi.ids;
+    return this.parts.serviceApi.ids;
   }
 
   /** @internal For `runApp`: ready once its `started` hook finished as well. */
   markReady(): void {
-    this.probes.health.started(this.transport);
+    this.parts.health.started(this.parts.transport);
   }
 
   /**
@@ -236,12 +244,12 @@ export class BrigadeApp {
    * metrics are off. For serving them from a server of your own.
    */
   metrics(): Promise<string | undefined> {
-    return this.probes.metrics?.text() ?? Promise.resolve(undefined);
+    return this.parts.metrics?.text() ?? Promise.resolve(undefined);
   }
 
   /** The port `/livez`, `/readyz` and `/metrics` are served on, when the app has `ops`. */
   get opsPort(): number | undefined {
-    return this.probes.ops?.port;
+    return this.parts.ops?.port;
   }
 
   /** True from the moment `stop()` is called. */
@@ -255,52 +263,60 @@ export class BrigadeApp {
    * published and closes the connection. Safe to call more than once.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.drainAndClose();
+    this.stopping ??= this.closeAll();
     return this.stopping;
   }
 
-  private async drainAndClose(): Promise<void> {
-    this.probes.health.stopping();
+  private async closeAll(): Promise<void> {
+    this.parts.health.stopping();
     this.logger.info('stopping: no new messages, finishing in-flight ones');
-    this.serviceApi.unbind();
-    await Promise.all(
-      this.allBindings.map((b) =>
-        b.unbind().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed')),
-      ),
-    );
-    const finished = await waitAtMost(this.idle(), this.graceMs);
-    if (!finished) {
-      this.shutdown.abort(new UnavailableError('the service is shutting down'));
-      const abandoned = this.allBindings.reduce(
-        (n, b) => n + b.abandonWaiting('the service is shutting down'),
-        0,
-      );
-      this.logger.warn(
-        { abandoned, graceMs: this.graceMs },
-        'grace period over: aborting in-flight handlers',
-      );
-      // Handlers that honour the signal settle (and reply) at once; wait for them, boundedly.
-      const settled = await waitAtMost(this.idle(), ABORT_SETTLE_MS);
-      if (!settled) {
-        const running = this.allBindings.reduce((n, b) => n + b.busy, 0);
-        this.logger.error({ running }, 'handlers ignored the abort signal; closing without them');
-      }
-    }
-    for (const binding of this.allBindings) binding.flushLog();
-    await this.lifecycle.stop();
-    await this.transport.close();
-    await this.scope.dispose();
-    await this.probes.ops?.close();
+    await this.parts.closers.closeAll();
     this.logger.info('stopped');
   }
+}
 
-  private get allBindings(): readonly Binding[] {
-    return [...this.bindings, ...this.backstops];
+/**
+ * Stops the handlers taking messages and lets what is in flight or waiting finish: at most
+ * `graceMs`, then their signals abort and waiting requests are turned away; then their bounded
+ * logs say what they still hold.
+ */
+async function drain(
+  bindings: readonly Binding[],
+  { shutdown, graceMs, logger }: { shutdown: AbortController; graceMs: number; logger: Logger },
+): Promise<void> {
+  await Promise.all(
+    bindings.map((b) =>
+      b.unbind().catch((err: unknown) => logger.warn({ err }, 'unsubscribe failed')),
+    ),
+  );
+  const idle = (): Promise<unknown> => Promise.all(bindings.map((b) => b.idle()));
+  const finished = await waitAtMost(idle(), graceMs);
+  if (!finished) {
+    shutdown.abort(new UnavailableError('the service is shutting down'));
+    const abandoned = bindings.reduce(
+      (n, b) => n + b.abandonWaiting('the service is shutting down'),
+      0,
+    );
+    logger.warn({ abandoned, graceMs }, 'grace period over: aborting in-flight handlers');
+    // Handlers that honour the signal settle (and reply) at once; wait for them, boundedly.
+    const settled = await waitAtMost(idle(), ABORT_SETTLE_MS);
+    if (!settled) {
+      const running = bindings.reduce((n, b) => n + b.busy, 0);
+      logger.error({ running }, 'handlers ignored the abort signal; closing without them');
+    }
   }
+  for (const binding of bindings) binding.flushLog();
+}
 
-  private idle(): Promise<unknown> {
-    return Promise.all(this.allBindings.map((b) => b.idle()));
-  }
+/** A binding as the metrics read it. */
+function observed(binding: Binding): ObservedHandler {
+  const { invoker } = binding;
+  return {
+    definition: invoker.definition,
+    service: invoker.serviceName,
+    stats: invoker.stats,
+    load: () => binding.load(),
+  };
 }
 
 function waitAtMost(work: Promise<unknown>, ms: number): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { ServiceError } from '../common/errors';
+
 /** Counters of one handler, as the NATS Service API `STATS` reports them. */
 export interface HandlerStats {
   /** Messages taken, including those that failed or were turned away. */
@@ -40,6 +42,12 @@ export class HandlerCounters {
   /** How many of those were timed, and their total time in integer nanoseconds. */
   timed = 0;
   timedNs = 0;
+
+  /** Counts an error of a message already counted. */
+  failed(error: ServiceError): void {
+    this.numErrors++;
+    this.lastError = `${error.status} ${error.message}`;
+  }
 
   snapshot(): HandlerStats {
     const { numRequests, numErrors, lastError, dropped, ran, timed, timedNs } = this;

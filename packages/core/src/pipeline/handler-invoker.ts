@@ -1,27 +1,18 @@
 import type { HandlerDefinition } from '../discovery/handler-definition';
-import { BadRequestError, DeadlineExceededError, type ServiceError } from '../common/errors';
+import { DeadlineExceededError, type ServiceError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import { toServiceError } from './error-codec';
 import { HandlerCounters } from './handler-stats';
-import { HandlerContext, type ContextEnvironment } from './handler-context';
-import { runInContext } from './context-scope';
+import { HandlerContext, UNTIMED, type ContextEnvironment } from './handler-context';
 import type { Logger } from '../common/logger';
 import type { WireMessage } from '../transport/wire-message';
-import type { Middleware } from '../common/middleware';
-import { composeMiddleware, type HandlerMethod, UnwatchedFailure } from './middleware';
+import { failureOf, type HandlerMethod, UnwatchedFailure } from './middleware-chain';
 import { IncidentLog } from '../common/incident-log';
-import { describeThrown, thrownKind, ThrownUndefined } from '../common/thrown';
-import { clip } from '../common/clip';
-import { withSchemas } from './schema-step';
-import type { HandlerMetrics } from './metrics';
-import type { Telemetry } from './telemetry';
-import { type DurableOutcome, HandlerTracing } from './tracing';
+import { ThrownUndefined } from '../common/thrown';
+import type { DurableOutcome, Next, Step, StepFactory, StepHandler } from './step';
 
 /** In a burst, one message in this many is timed. */
 const TIMING_STRIDE = 8;
-/** `HandlerContext.startedAt` of a message left untimed. */
-const UNTIMED = -1;
-
 /**
  * Called once per message with the handler's outcome: an error, or for an endpoint whose caller
  * waits the encoded reply (`undefined` for everything else). Both when a middleware answered
@@ -36,30 +27,30 @@ export type OutcomeCallback = (
 
 /**
  * Runs one handler method for a message, whatever feeds it (a core subscription, a JetStream
- * pull): decodes the body (malformed JSON fails as 400 without calling the handler), runs the
- * middleware and the method inside the message's context, encodes an endpoint's reply, and
- * reports the outcome once, sync or async. Keeps the handler's stats. Bindings only move bytes
- * and settle (reply, ack, nak, dead-letter).
+ * pull): the handler's pipeline of steps (built once, from the app's list of `StepFactory`s),
+ * then the method, inside the message's context; encodes an endpoint's reply, and reports the
+ * outcome once, sync or async, to the binding and to the steps that watch outcomes. Knows no step
+ * by name: decoding, schemas, tracing, metrics and the stats ledger are steps like the user's
+ * middleware. Bindings only move bytes and settle (reply, ack, nak, dead-letter).
  *
- * Processing time: two clock reads cost about a twentieth of handling a small event, so in a burst
+ * Processing time: two clock reads are a noticeable part of handling a small event, so in a burst
  * (messages started in the same turn of the event loop) only the first and then every
  * `TIMING_STRIDE`-th message is timed, and their mean stands for the rest. At low rates every
  * message starts its own burst, so every message is timed. Durable messages always are (their
- * heartbeat reads the start time), and so is every message while metrics are on.
- *
- * With tracing or metrics on, each message also gets a span and a duration observed; with both
- * off (no OpenTelemetry SDK, no metrics) nothing of them is on the path.
+ * heartbeat reads the start time), and so is every message when a step asks for it (metrics).
  */
-export class HandlerInvoker {
+export class HandlerInvoker implements StepHandler {
   readonly stats = new HandlerCounters();
   /** The handler's per-message log lines (failures, drops, dead letters), kept bounded. */
   readonly incidents: IncidentLog;
-  private readonly method: HandlerMethod;
+  /** The steps, outermost first, around the method. */
+  private readonly run: Next;
   /** An endpoint: its result is encoded as the reply. */
   private readonly replies: boolean;
   private readonly alwaysTimed: boolean;
-  private readonly tracing: HandlerTracing | undefined;
-  private readonly metrics: HandlerMetrics | undefined;
+  /** The steps' `finished` and `settled`, in their order. */
+  private readonly finished: Step['finished'] & {};
+  private readonly settledHooks: Step['settled'] & {};
   /** Messages started in the current turn of the event loop. */
   private burst = 0;
   /** The last clock reading (`performance.now()`), taken for the first message of each burst. */
@@ -72,27 +63,20 @@ export class HandlerInvoker {
     readonly definition: HandlerDefinition,
     instance: object,
     private readonly env: ContextEnvironment,
-    /** The app's middleware, outside the service's and the handler's. */
-    appMiddleware: readonly Middleware[] = [],
-    telemetry: Telemetry = {},
+    /** The handler's steps, outermost first; each is built for this handler. */
+    steps: readonly StepFactory[],
   ) {
-    const method = (instance as Record<string, HandlerMethod>)[definition.method] as HandlerMethod;
-    this.method = composeMiddleware(
-      [...appMiddleware, ...definition.middleware],
-      {
-        service: env.serviceName,
-        name: definition.name,
-        kind: definition.kind,
-        subject: definition.subject,
-        durable: definition.durable !== undefined,
-      },
-      withSchemas(definition, method.bind(instance)),
-    );
-    this.replies = definition.kind === 'endpoint';
-    this.tracing = telemetry.tracer && new HandlerTracing(telemetry.tracer, definition);
-    this.metrics = telemetry.metrics?.handler(definition, env.serviceName);
-    this.alwaysTimed = definition.durable !== undefined || this.metrics !== undefined;
     this.incidents = new IncidentLog(env.logger, this.where());
+    const built = steps.flatMap((factory) => factory(this) ?? []);
+    const method = (instance as Record<string, HandlerMethod>)[definition.method] as HandlerMethod;
+    let run: Next = method.bind(instance);
+    for (const step of [...built].reverse()) if (step.wrap) run = step.wrap(run);
+    this.run = run;
+    this.finished = inOrder(built.flatMap((step) => step.finished ?? []));
+    this.settledHooks = inOrder(built.flatMap((step) => step.settled ?? []));
+    this.replies = definition.kind === 'endpoint';
+    this.alwaysTimed =
+      definition.durable !== undefined || built.some((step) => step.timesEvery === true);
   }
 
   /** The context of `msg` for this handler; `deadline` (a `performance.now()` time) for requests. */
@@ -113,20 +97,9 @@ export class HandlerInvoker {
     ctx.startedAt = this.startTiming();
     // A request's deadline runs from its arrival; an event's from here, on the burst's clock.
     ctx.deadline ??= this.clock + this.definition.timeoutMs;
-    const tracing = this.tracing;
-    if (tracing) tracing.start(ctx);
-    let payload: unknown;
-    try {
-      payload = this.definition.payload === 'raw' ? ctx.data : jsonCodec.decode(ctx.data);
-    } catch (err) {
-      done(ctx, new BadRequestError((err as Error).message), undefined);
-      return;
-    }
     let result: unknown;
     try {
-      result = tracing
-        ? tracing.run(ctx, () => runInContext(ctx, this.method, payload))
-        : runInContext(ctx, this.method, payload);
+      result = this.run(ctx.data, ctx);
     } catch (err) {
       done(ctx, err === undefined ? new ThrownUndefined() : err, undefined);
       return;
@@ -168,68 +141,20 @@ export class HandlerInvoker {
     done(ctx, failure, reply);
   }
 
-  /** Counts a finished message; returns the caller-facing error when it failed (and logs it). */
+  /**
+   * A message's outcome, told to the steps that watch outcomes; returns the caller-facing error
+   * when it failed.
+   */
   record(ctx: HandlerContext, error: unknown): ServiceError | undefined {
-    const stats = this.stats;
-    stats.numRequests++;
-    stats.ran++;
-    if (ctx.startedAt !== UNTIMED) {
-      stats.timed++;
-      stats.timedNs += Math.round((performance.now() - ctx.startedAt) * 1e6);
-    }
-    const failure = error === undefined ? undefined : this.recordError(ctx, error);
-    this.metrics?.observe(ctx.startedAt, failure);
-    if (ctx.span) {
-      if (failure) this.tracing?.fail(ctx, failure, error);
-      this.tracing?.done(ctx);
-    }
+    const failure =
+      error === undefined ? undefined : toServiceError(failureOf(error), ctx.abortReason());
+    this.finished(ctx, failure, error);
     return failure;
   }
 
-  /** How a durable message was settled: on its span, which ends then. */
+  /** How a durable message was settled, told to the steps. */
   settled(ctx: HandlerContext, outcome: DurableOutcome): void {
-    if (outcome.kind === 'dead-letter') this.stats.deadLettered++;
-    if (ctx.span) this.tracing?.settled(ctx, outcome);
-  }
-
-  private recordError(ctx: HandlerContext, error: unknown): ServiceError {
-    const unwatched = error instanceof UnwatchedFailure;
-    const thrown: unknown = unwatched ? error.cause : error;
-    const serviceError = toServiceError(thrown, ctx.abortReason());
-    this.recordFailure(serviceError);
-    const status = serviceError.status;
-    // An unexpected throw, or a failure a middleware did not look at: its stack, where it came from.
-    if (serviceError !== thrown || unwatched) {
-      const what = describeThrown(thrown);
-      const behind = unwatched
-        ? ' behind a middleware that called next() without returning or awaiting it'
-        : '';
-      this.incidents.add(
-        `${thrownKind(thrown)}${unwatched ? ' (unwatched)' : ''}`,
-        'error',
-        { ...ctx.logFields(), err: thrown, thrown: what, status },
-        `${this.where()} failed${behind}: ${what}`,
-        what,
-      );
-    } else if (status >= 500) {
-      this.incidents.add(
-        `${status}`,
-        'warn',
-        { ...ctx.logFields(), err: thrown, status },
-        `${this.where()} answered ${status}`,
-        `${status} ${clip(serviceError.message)}`,
-      );
-    } else {
-      // An answer the handler chose (404, 409, 422...): what was said, not a stack trace.
-      this.incidents.add(
-        `${status}`,
-        'info',
-        { ...ctx.logFields(), status, code: serviceError.code, reason: serviceError.message },
-        `${this.where()} answered ${status}`,
-        `${status} ${clip(serviceError.message)}`,
-      );
-    }
-    return serviceError;
+    this.settledHooks(ctx, outcome);
   }
 
   /**
@@ -284,8 +209,7 @@ export class HandlerInvoker {
 
   /** Counts an error of a message already counted. */
   recordFailure(error: ServiceError): void {
-    this.stats.numErrors++;
-    this.stats.lastError = `${error.status} ${error.message}`;
+    this.stats.failed(error);
   }
 
   /** The clock reading that starts a message's processing time, or `UNTIMED`. */
@@ -299,3 +223,17 @@ export class HandlerInvoker {
     return `${this.env.serviceName}#${this.definition.method} on '${this.definition.subject}'`;
   }
 }
+
+/** One hook calling `hooks` in order: a chain of pairs, each call site seeing one function. */
+function inOrder<F extends (a: never, b: never, c: never) => void>(hooks: readonly F[]): F {
+  if (hooks.length === 0) return nothing as F;
+  return hooks.reduce(
+    (first, then) =>
+      ((a: never, b: never, c: never) => {
+        first(a, b, c);
+        then(a, b, c);
+      }) as F,
+  );
+}
+
+function nothing(_a: never, _b: never, _c: never): void {}

@@ -14,10 +14,11 @@ import type { HandlerDefinition } from '../discovery/handler-definition';
 import type { ServiceError } from '../common/errors';
 import type { OutgoingMessage } from '../common/middleware';
 import { readHeader } from '../transport/header-codec';
-import type { HandlerContext } from './handler-context';
-import { currentHandlerContext } from './context-scope';
-import { TRACEPARENT, TRACESTATE } from './trace-context';
-import { formatTraceparent } from './traceparent';
+import type { HandlerContext } from '../pipeline/handler-context';
+import { currentHandlerContext } from '../pipeline/context-scope';
+import type { DurableOutcome } from '../pipeline/step';
+import { TRACEPARENT, TRACESTATE } from '../pipeline/trace-context';
+import { formatTraceparent } from '../pipeline/traceparent';
 import { BRIGADE_VERSION } from './version';
 
 /**
@@ -157,12 +158,6 @@ export class HandlerTracing {
     span.end();
   }
 }
-
-/** How a durable message was settled. */
-export type DurableOutcome =
-  | { readonly kind: 'ack' }
-  | { readonly kind: 'nak'; readonly delayMs: number }
-  | { readonly kind: 'dead-letter'; readonly reason: string };
 
 /**
  * The span of something the Bus sends: PRODUCER for a publish, CLIENT for a request, a child of

@@ -5,7 +5,7 @@ import { clip } from '../common/clip';
 import type { Logger } from '../common/logger';
 import type { OutgoingMessage } from '../common/middleware';
 import type { ConsumerState } from '../jetstream/jetstream-context';
-import type { Binding } from './handler-binding';
+import type { HandlerCounters } from '../pipeline/handler-stats';
 import { type HistogramSeries, type Labels, SeriesHistogram } from './histogram';
 import { errorTypeOf, operationOf } from './tracing';
 
@@ -36,9 +36,18 @@ interface ConsumerReading {
   readonly state: ConsumerState;
 }
 
+/** A handler as the metrics read it when scraped. */
+export interface ObservedHandler {
+  readonly definition: HandlerDefinition;
+  readonly service: string;
+  readonly stats: HandlerCounters;
+  /** Messages running, and waiting for a slot (or behind their key). */
+  load(): { running: number; waiting: number };
+}
+
 /** What the app's metrics read when scraped. */
 export interface MetricSources {
-  readonly bindings: readonly Binding[];
+  readonly handlers: readonly ObservedHandler[];
   readonly connection: { readonly state: string; readonly reconnects: number };
   /** The server's counts for a durable consumer. */
   consumerState(stream: string, consumer: string): Promise<ConsumerState>;
@@ -99,17 +108,17 @@ export class AppMetrics {
     const perHandler = (
       name: string,
       help: string,
-      read: (binding: Binding) => number,
+      read: (handler: ObservedHandler) => number,
       Type: typeof Counter | typeof Gauge = Gauge,
       labelNames: readonly string[] = HANDLER_LABELS,
-      labelsOf: (binding: Binding) => Labels = handlerLabels,
+      labelsOf: (handler: ObservedHandler) => Labels = handlerLabels,
     ): void => {
       const collectInto = (metric: Counter | Gauge): void => {
         metric.reset();
-        for (const binding of this.sources?.bindings ?? []) {
-          const value = read(binding);
-          if (metric instanceof Gauge) metric.set(labelsOf(binding), value);
-          else metric.inc(labelsOf(binding), value);
+        for (const handler of this.sources?.handlers ?? []) {
+          const value = read(handler);
+          if (metric instanceof Gauge) metric.set(labelsOf(handler), value);
+          else metric.inc(labelsOf(handler), value);
         }
       };
       new Type({
@@ -125,42 +134,42 @@ export class AppMetrics {
     perHandler(
       'messaging_client_consumed_messages_total',
       'Messages delivered to a handler, those turned away included.',
-      (b) => b.invoker.stats.numRequests,
+      (h) => h.stats.numRequests,
       Counter,
       MESSAGING_LABELS,
-      (b) => messagingLabels(b.invoker.definition, b.invoker.serviceName),
+      (h) => messagingLabels(h.definition, h.service),
     );
     perHandler(
       'brigade_handler_in_flight',
       'Messages a handler is running.',
-      (b) => b.load().running,
+      (h) => h.load().running,
     );
     perHandler(
       'brigade_handler_waiting',
       'Messages waiting for a free slot of a handler (or behind their key).',
-      (b) => b.load().waiting,
+      (h) => h.load().waiting,
     );
     perHandler(
       'brigade_events_dropped_total',
       'Core events dropped unhandled: too many waiting, unreadable headers, or the app stopped.',
-      (b) => b.invoker.stats.dropped,
+      (h) => h.stats.dropped,
       Counter,
     );
     perHandler(
       'brigade_handler_abandoned_total',
       'Handlers given up on: still running their grace after their deadline, their slot given to the next message.',
-      (b) => b.invoker.stats.abandoned,
+      (h) => h.stats.abandoned,
       Counter,
     );
     perHandler(
       'brigade_handler_abandoned_running',
       'Handlers given up on that are still running.',
-      (b) => b.invoker.stats.abandonedRunning,
+      (h) => h.stats.abandonedRunning,
     );
     perHandler(
       'brigade_dead_lettered_total',
       'Durable messages copied to the dead-letter stream.',
-      (b) => b.invoker.stats.deadLettered,
+      (h) => h.stats.deadLettered,
       Counter,
     );
     this.consumerGauges(registers);
@@ -284,7 +293,7 @@ export class AppMetrics {
     const states: ConsumerReading[] = [];
     const sources = this.sources;
     if (!sources) return states;
-    const durables = sources.bindings.flatMap((b) => b.invoker.definition.durable ?? []);
+    const durables = sources.handlers.flatMap((h) => h.definition.durable ?? []);
     await Promise.all(
       durables.map(async ({ stream, consumer }) => {
         try {
@@ -330,8 +339,8 @@ export class HandlerMetrics {
   }
 }
 
-function handlerLabels(binding: Binding): Labels {
-  return { service: binding.invoker.serviceName, handler: binding.invoker.definition.name };
+function handlerLabels(handler: ObservedHandler): Labels {
+  return { service: handler.service, handler: handler.definition.name };
 }
 
 function messagingLabels(definition: HandlerDefinition, service: string): Labels {

@@ -4,11 +4,11 @@ import { DefinitionError } from '../common/errors';
 import { DurableBinding } from './durable-binding';
 import type { DurableSetup } from '../jetstream/jetstream-setup';
 import type { NatsTransport } from '../transport/nats-transport';
-import { CoreBinding, type Binding } from './handler-binding';
-import { HandlerInvoker } from './handler-invoker';
+import type { Binding } from './binding';
+import { CoreBinding } from './core-binding';
+import { HandlerInvoker } from '../pipeline/handler-invoker';
 import type { Logger } from '../common/logger';
-import type { Middleware } from '../common/middleware';
-import type { Telemetry } from './telemetry';
+import type { StepFactory } from '../pipeline/step';
 
 /**
  * Resolves each service from the container and makes one binding per handler: a core
@@ -20,8 +20,8 @@ export function createBindings(
   transport: NatsTransport,
   durable: DurableSetup | undefined,
   shared: { logger: Logger; shutdownSignal: AbortSignal },
-  middleware: readonly Middleware[] = [],
-  telemetry: Telemetry = {},
+  /** The steps of each handler's pipeline, and of the dead-letter backstops'. */
+  steps: { readonly handlers: readonly StepFactory[]; readonly backstops: readonly StepFactory[] },
 ): { bindings: Binding[]; backstops: Binding[]; instances: Map<ServiceDefinition, object> } {
   const bindings: Binding[] = [];
   const backstops: Binding[] = [];
@@ -31,14 +31,14 @@ export function createBindings(
     instances.set(service, instance);
     const env = { serviceName: service.name, ...shared };
     for (const handler of service.handlers) {
-      const invoker = new HandlerInvoker(handler, instance, env, middleware, telemetry);
+      const invoker = new HandlerInvoker(handler, instance, env, steps.handlers);
       const backstop = durable?.backstops.get(handler);
       if (!durable || !backstop) {
         bindings.push(new CoreBinding(invoker, transport));
         continue;
       }
       bindings.push(new DurableBinding(invoker, durable.context, durable.writer));
-      const rescuer = new HandlerInvoker(backstop, durable.backstop, env);
+      const rescuer = new HandlerInvoker(backstop, durable.backstop, env, steps.backstops);
       backstops.push(new DurableBinding(rescuer, durable.context, durable.writer));
     }
   }

@@ -4,7 +4,7 @@ import type { HandlerDefinition, ServiceDefinition } from '../discovery/handler-
 import { jsonCodec } from '../transport/json.codec';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { TransportSubscription, WireMessage } from '../transport/wire-message';
-import type { HandlerCounters, HandlerStats } from './handler-stats';
+import type { HandlerCounters, HandlerStats } from '../pipeline/handler-stats';
 import type { ServiceApiResponse, ServiceIdentity } from './service-api-wire';
 
 /** The NATS Service API (ADR-32) verbs and response types. */
