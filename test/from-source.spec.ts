@@ -10,6 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
+import { blocksOf } from './support/markdown';
 import { sh } from './support/registry';
 import { expectDevServesAndRestarts } from './support/scaffolded';
 
@@ -37,9 +38,10 @@ describe('a project of its own from this repository alone, with no registry hold
     // README's quick start for a project of one's own, exactly as written there.
     const clone = join(work, 'clone', 'brigade');
     await sh('git', ['clone', '--quiet', ROOT, clone], work);
-    const readme = readFileSync(join(clone, 'README.md'), 'utf8');
-    const block = /\(after `npm ci`\):\n\n```sh\n([^`]*)```/.exec(readme)?.[1];
-    const lines = (block ?? '').trim().split('\n');
+    const block = blocksOf(clone, 'README.md').find(
+      (b) => b.lang === 'sh' && b.before.endsWith('(after `npm ci`):'),
+    );
+    const lines = (block?.text ?? '').trim().split('\n');
     expect(lines).to.deep.equal([
       'npm run build && npm run brigade -- new payments --dir ..',
       'cd ../payments && npm install && npm test',
