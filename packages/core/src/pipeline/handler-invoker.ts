@@ -13,6 +13,7 @@ import type { DurableOutcome, Next, Step, StepFactory, StepHandler } from './ste
 
 /** In a burst, one message in this many is timed. */
 const TIMING_STRIDE = 8;
+
 /**
  * Called once per message with the handler's outcome: an error, or for an endpoint whose caller
  * waits the encoded reply (`undefined` for everything else). Both when a middleware answered
