@@ -1,7 +1,7 @@
 /**
  * The receiving side of one event or one request, isolated from the socket and the other
  * processes, for `instructions.ts`:
- *   node bench/dist/feed.js <brigade|raw> <nats-url> <messages> [event|request]
+ *   node bench/dist/feed.js <brigade|brigade-middleware|raw> <nats-url> <messages> [event|request]
  * Subscribes the way handler.js does (Brigade: a service; raw: queue subscriptions parsing the
  * JSON), then hands `messages` frames to the connection's protocol parser as the socket would
  * (Buffers of 400 frames each), yielding to the event loop every 16 of them. Events are MSG
@@ -75,6 +75,7 @@ async function connection(): Promise<NatsConnection> {
     services: [FeedService],
     nats: { servers: url },
     logger: { level: 'warn' },
+    middleware: impl === 'brigade-middleware' ? [(_invocation, next) => next()] : [],
   });
   return (app as unknown as { parts: { transport: { connection: NatsConnection } } }).parts
     .transport.connection;

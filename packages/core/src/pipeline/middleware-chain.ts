@@ -77,10 +77,11 @@ export function runChain<T>(
     reached = index;
     const layer = layers[index];
     if (layer === undefined) {
+      // What the layer above gets from next(): made a NextResult here, not wrapped in one later.
       try {
-        return Promise.resolve(last(value));
+        return NextResult.resolve(last(value));
       } catch (err) {
-        return Promise.reject(err as Error);
+        return NextResult.reject(err as Error);
       }
     }
     return runLayer(layer, value, () => step(index + 1), where);
@@ -110,39 +111,50 @@ class NextResult extends Promise<unknown> {
 
 const promiseThen = Promise.prototype.then;
 
+/** `promise` as a `NextResult` nobody has looked at yet: itself when it is one. */
+function unobserved(promise: Promise<unknown>): NextResult {
+  if (promise instanceof NextResult && !promise.observed) return promise;
+  return new NextResult((resolve, reject) => {
+    promiseThen.call(promise, resolve, reject);
+  });
+}
+
 function runLayer<T>(
   layer: Layer<T>,
   value: T,
   inner: () => Promise<unknown>,
   where: string,
 ): Promise<unknown> {
-  let started: Promise<unknown> | undefined;
   let next: NextResult | undefined;
+  let layerReturned = false;
   /** Settles once what `next()` started has settled; never rejects. */
   let innerSettled: Promise<void> | undefined;
   let innerFailure: { error: unknown } | undefined;
-  const callNext = (): Promise<unknown> => {
-    const promise = inner();
-    started = promise;
-    next = new NextResult((resolve, reject) => {
-      promise.then(resolve, reject);
-    });
-    // Through the plain `then`: watching it here is not the layer looking at it.
+  // Through the plain `then`: watching it here is not the layer looking at it. Started once the
+  // layer returned (or at next(), if that comes later), in the same turn as any rejection could.
+  const watch = (): void => {
     innerSettled = promiseThen.call(next, undefined, (error: unknown) => {
       innerFailure = { error };
     }) as Promise<void>;
+  };
+  const callNext = (): Promise<unknown> => {
+    next = unobserved(inner());
+    if (layerReturned) watch();
     return next;
   };
   let result: unknown;
   try {
     result = layer(value, callNext);
   } catch (err) {
-    return innerSettled === undefined
-      ? Promise.reject(err as Error)
-      : innerSettled.then(() => Promise.reject(err as Error));
+    layerReturned = true;
+    if (next === undefined) return Promise.reject(err as Error);
+    watch();
+    return (innerSettled as Promise<void>).then(() => Promise.reject(err as Error));
   }
+  layerReturned = true;
   // `return next()`: the layer's outcome is the rest of the chain's, nothing to watch.
-  if (result !== undefined && result === next) return started as Promise<unknown>;
+  if (result !== undefined && result === next) return next;
+  if (next !== undefined) watch();
   // Looked at once the layer settled: it may have called `next()` after an `await`.
   return Promise.resolve(result).then(
     (returned) =>
