@@ -134,6 +134,7 @@ export {
   PermanentError,
   ReflectMetadataError,
   RequestTimeoutError,
+  ServerTooOldError,
   ServiceError,
   ServiceStatus,
   StartError,

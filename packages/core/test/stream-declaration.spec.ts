@@ -18,7 +18,18 @@ describe('stream declarations', () => {
       duplicateWindowMs: 120_000,
       replicas: 1,
       retention: 'limits',
+      allowMsgTtl: false,
+      subjectDeleteMarkerTtlMs: 0,
     });
+  });
+
+  it('takes per-message TTL and subject delete markers, markers implying TTL', () => {
+    const [ttl, markers] = defineStreams([
+      { name: 'A', subjects: ['a'], allowMsgTtl: true },
+      { name: 'B', subjects: ['b'], subjectDeleteMarkerTtl: '15m' },
+    ]);
+    expect(ttl).to.include({ allowMsgTtl: true, subjectDeleteMarkerTtlMs: 0 });
+    expect(markers).to.include({ allowMsgTtl: true, subjectDeleteMarkerTtlMs: 900_000 });
   });
 
   it('keeps the duplicate window within a short maxAge', () => {
@@ -37,6 +48,16 @@ describe('stream declarations', () => {
       'a window past maxAge',
       { name: 'S', subjects: ['x'], maxAge: '1m', duplicateWindow: '2m' },
       'invalid duplicateWindow',
+    ],
+    [
+      'allowMsgTtl that is no boolean',
+      { name: 'S', subjects: ['x'], allowMsgTtl: 'yes' },
+      'invalid allowMsgTtl: it is true or false, got yes',
+    ],
+    [
+      'markers kept under a second',
+      { name: 'S', subjects: ['x'], subjectDeleteMarkerTtl: '500ms' },
+      'invalid subjectDeleteMarkerTtl: it is at least 1 second',
     ],
   ];
   for (const [what, declaration, fragment] of bad) {

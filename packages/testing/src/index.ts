@@ -1,6 +1,11 @@
 export { NatsServer, type NatsServerOptions } from './nats-server';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster';
-export { findNatsServer, INSTALL_HINT } from './nats-server-binary';
+export {
+  findNatsServer,
+  INSTALL_HINT,
+  natsServerOfSuite,
+  type NatsServerSuite,
+} from './nats-server-binary';
 export { fetchDebianProgram, type DebianProgram } from './debian-package';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { startApp, Cleanup } from './test-apps';

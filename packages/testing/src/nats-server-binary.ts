@@ -41,6 +41,18 @@ export function findNatsServer(): string {
   }
 }
 
+/** The Debian suites whose nats-server a spec may ask for: 2.9.10, 2.10.x and the newest. */
+export type NatsServerSuite = 'bookworm' | 'trixie' | 'sid';
+
+/**
+ * Debian `suite`'s nats-server (bookworm 2.9.10, trixie 2.10.x, sid the newest), fetched once
+ * into a cache (`apt-get download`, `dpkg -x`: no root, nothing installed), said in one line the
+ * first time. For specs of features that need a given server line, or its absence.
+ */
+export function natsServerOfSuite(suite: NatsServerSuite): string {
+  return fetched({ ...NATS_SERVER_PACKAGE, suite }, `Debian ${suite}'s nats-server`);
+}
+
 const NATS_SERVER_PACKAGE: DebianProgram = {
   package: 'nats-server',
   program: 'usr/sbin/nats-server',

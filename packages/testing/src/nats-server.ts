@@ -23,6 +23,12 @@ export interface NatsServerOptions {
    * (a Ctrl-C of the test run ends it with the run).
    */
   ownProcessGroup?: boolean;
+  /**
+   * The nats-server program to run. Default: `findNatsServer()` (`$NATS_SERVER_BIN`, then
+   * `$NATS_SERVER_SUITE`, then PATH). A spec that needs a given line names it:
+   * `natsServerOfSuite('sid')`.
+   */
+  binary?: string;
 }
 
 const LISTENING = /Listening for client connections on [^\s]+:(\d+)/;
@@ -94,7 +100,7 @@ export class NatsServer {
     if (this.storeDir) args.push('-js', '-sd', this.storeDir);
     if (this.options.token) args.push('--auth', this.options.token);
     args.push(...(this.options.args ?? []));
-    const child = spawn(findNatsServer(), args, {
+    const child = spawn(this.options.binary ?? findNatsServer(), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: this.options.ownProcessGroup === true,
     });

@@ -8,6 +8,7 @@ import type {
 import type { CodecError, ServiceError } from '../common/errors';
 import type { PublishAck } from '../jetstream/publish-ack';
 import type { HeaderInit } from '../transport/wire-message';
+import type { Duration } from '../common/duration';
 
 export interface PublishOptions {
   /** Headers to send; `traceparent`, `tracestate` and `correlation-id` are added while handling a message. */
@@ -26,6 +27,13 @@ export interface DurablePublishOptions extends PublishOptions {
   msgId?: string;
   /** How long to wait for the stream's acknowledgement, in ms. Default: the app's `requestTimeoutMs`. */
   timeout?: number;
+  /**
+   * How long the stream keeps this message (`Nats-TTL`), in whole seconds of at least 1 (`'30s'`,
+   * `'2h'`, `60_000`), or `'never'`: kept past the stream's `maxAge` too. The stream must allow it
+   * (`allowMsgTtl`). Needs nats-server 2.11 or later: on an older one the publish fails with a
+   * `ServerTooOldError` before anything is sent. Default: the stream's limits alone.
+   */
+  ttl?: Duration | 'never';
 }
 
 export interface RequestOptions extends PublishOptions {

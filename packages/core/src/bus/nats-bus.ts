@@ -10,6 +10,8 @@ import {
 } from '../common/contract';
 import { check, describeIssues } from '../common/schema';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
+import { Features } from '../jetstream/server-features';
+import { parseDuration, type Duration } from '../common/duration';
 import type { PublishAck } from '../jetstream/publish-ack';
 import {
   CodecError,
@@ -78,7 +80,11 @@ export class NatsBus extends Bus {
         if (typeof msgId !== 'string' || msgId.length === 0) {
           throw new InvalidOptionError(`msgId must be a non-empty string, got ${String(msgId)}`);
         }
-        return (await this.jetstream()).publish(subject, body, headers, msgId, timeout);
+        const ttl = options.ttl === undefined ? undefined : ttlHeader(options.ttl);
+        const jetstream = await this.jetstream();
+        if (ttl === undefined) return jetstream.publish(subject, body, headers, msgId, timeout);
+        jetstream.capabilities.require(Features.messageTtl, `a durable publish with ttl`);
+        return jetstream.publish(subject, body, { ...headers, [TTL]: ttl }, msgId, timeout);
       },
     );
     this.requestPath = outgoingPath(
@@ -278,4 +284,19 @@ function decodeReply<T>(msg: WireMessage, raw: boolean): T {
   const error = decodeErrorReply(msg);
   if (error) throw error;
   return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
+}
+
+/** The header that gives a durable message its own TTL (ADR-43). */
+const TTL = 'Nats-TTL';
+
+/** `Nats-TTL` for `ttl`: whole seconds (`90s`), or `never`. */
+function ttlHeader(ttl: Duration | 'never'): string {
+  if (ttl === 'never') return 'never';
+  const ms = parseDuration(ttl);
+  if (typeof ms === 'string') throw new InvalidOptionError(`ttl: ${ms}, or 'never'`);
+  if (ms < 1_000 || ms % 1_000 !== 0)
+    throw new InvalidOptionError(
+      `ttl must be whole seconds of at least 1 (the server counts a message's TTL in seconds), got ${String(ttl)}`,
+    );
+  return `${ms / 1_000}s`;
 }

@@ -33,6 +33,8 @@ export const ErrorCode = {
   DeadLetterNotFound: 'DEAD_LETTER_NOT_FOUND',
   /** A service's `onStart()` failed, so the app did not start. */
   StartFailed: 'START_FAILED',
+  /** What was asked needs a newer nats-server (or JetStream API level) than the one connected. */
+  ServerTooOld: 'SERVER_TOO_OLD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -90,6 +92,25 @@ export class CodecError extends BrigadeError {
 export class JetStreamError extends BrigadeError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.JetStream, message, options);
+  }
+}
+
+/**
+ * What was asked (a stream option, a publish option) needs a newer nats-server than the one
+ * connected; raised before anything is sent or created. The message names the feature, the
+ * version and JetStream API level it needs, and the server connected to.
+ */
+export class ServerTooOldError extends BrigadeError {
+  constructor(
+    /** What needs the feature: `per-message TTL on stream 'ORDERS'`. */
+    readonly feature: string,
+    /** The oldest nats-server that has it: `2.11`. */
+    readonly needs: string,
+    /** The version of the server connected to. */
+    readonly connected: string,
+    message: string,
+  ) {
+    super(ErrorCode.ServerTooOld, message);
   }
 }
 

@@ -25,6 +25,18 @@ export interface StreamDeclaration {
    * keeps them, and the start logs a warning saying so.
    */
   replicas?: number;
+  /**
+   * Allow messages with a TTL of their own (`bus.publish(subject, data, { durable: true, ttl })`).
+   * Needs nats-server 2.11 or later; once a stream allows it, it cannot be taken back.
+   */
+  allowMsgTtl?: boolean;
+  /**
+   * When age (`maxAge`, or a message's own TTL) removes the last message of a subject, leave a
+   * marker there for this long: a message without a body whose `Nats-Marker-Reason` header says
+   * why, which durable handlers and key-value reads see. At least 1 second; implies `allowMsgTtl`.
+   * Needs nats-server 2.11 or later.
+   */
+  subjectDeleteMarkerTtl?: Duration;
 }
 
 /** A validated stream declaration; durations in ms, limits `-1` when unset. */
@@ -40,6 +52,10 @@ export interface StreamDefinition {
   readonly replicas: number;
   /** Declared streams keep messages by limits; Brigade's own advisory stream is a work queue. */
   readonly retention: 'limits' | 'workqueue';
+  /** Messages may carry a TTL of their own. */
+  readonly allowMsgTtl: boolean;
+  /** How long a subject delete marker stays, in ms; 0 for none. */
+  readonly subjectDeleteMarkerTtlMs: number;
 }
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -95,6 +111,11 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
   );
   if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs)
     fail('duplicateWindow', 'it may not be longer than maxAge');
+  if (d.allowMsgTtl !== undefined && typeof d.allowMsgTtl !== 'boolean')
+    fail('allowMsgTtl', `it is true or false, got ${String(d.allowMsgTtl)}`);
+  const subjectDeleteMarkerTtlMs = ms('subjectDeleteMarkerTtl', d.subjectDeleteMarkerTtl, 0);
+  if (d.subjectDeleteMarkerTtl !== undefined && subjectDeleteMarkerTtlMs < 1_000)
+    fail('subjectDeleteMarkerTtl', 'it is at least 1 second');
   return Object.freeze({
     name: d.name,
     subjects: Object.freeze([...d.subjects]),
@@ -106,6 +127,8 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
     duplicateWindowMs,
     replicas: replicas(d.replicas, fail),
     retention: 'limits',
+    allowMsgTtl: d.allowMsgTtl === true || subjectDeleteMarkerTtlMs > 0,
+    subjectDeleteMarkerTtlMs,
   });
 }
 

@@ -68,6 +68,8 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       duplicateWindowMs: Math.min(3_600_000, maxAgeMs as number),
       replicas: copies,
       retention: 'limits' as const,
+      allowMsgTtl: false,
+      subjectDeleteMarkerTtlMs: 0,
     }),
     advisories: Object.freeze({
       name: `${name}_ADVISORIES`,
@@ -80,6 +82,8 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       duplicateWindowMs: 120_000,
       replicas: copies,
       retention: 'workqueue' as const,
+      allowMsgTtl: false,
+      subjectDeleteMarkerTtlMs: 0,
     }),
   });
 }

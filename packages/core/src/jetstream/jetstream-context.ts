@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { HeaderInit } from '../transport/wire-message';
 import type { PublishAck } from './publish-ack';
+import { ServerCapabilities } from './server-features';
 
 /** What a stream answers to a publish. */
 interface PubAckResponse {
@@ -20,18 +21,32 @@ export class JetStreamContext {
     private readonly transport: NatsTransport,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
+    /** What the server connected to offers: its version and JetStream API level. */
+    readonly capabilities: ServerCapabilities,
   ) {}
 
   get nc(): NatsConnection {
     return this.transport.connection;
   }
 
-  /** Fails with an instruction when the server runs without JetStream. */
+  /**
+   * Fails with an instruction when the server runs without JetStream. Reads the server's JetStream
+   * API level once (`$JS.API.INFO`), for the features that need a newer server.
+   */
   static async open(transport: NatsTransport): Promise<JetStreamContext> {
     const nc = transport.connection;
     try {
-      const jsm = await nc.jetstreamManager();
-      return new JetStreamContext(transport, nc.jetstream(), jsm);
+      // The manager's own check would ask $JS.API.INFO too: asked once, here.
+      const jsm = await nc.jetstreamManager({ checkAPI: false });
+      const info = (await jsm.getAccountInfo()) as { api?: { level?: unknown } };
+      const level = typeof info.api?.level === 'number' ? info.api.level : 0;
+      const server = transport.status.server;
+      const capabilities = new ServerCapabilities(
+        server?.version ?? 'unknown',
+        level,
+        server?.url ?? 'an unknown address',
+      );
+      return new JetStreamContext(transport, nc.jetstream(), jsm, capabilities);
     } catch (cause) {
       const code = (cause as Partial<NatsError>).code;
       const reason =

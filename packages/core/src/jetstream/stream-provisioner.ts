@@ -13,6 +13,7 @@ import { subjectCovers, type StreamDefinition } from '../discovery/stream-declar
 import { JetStreamError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
+import { Features } from './server-features';
 
 /** A durable handler's consumer, and who it belongs to (for error messages). */
 export interface ConsumerRequest {
@@ -32,6 +33,14 @@ export class StreamProvisioner {
   ) {}
 
   async ensureStream(definition: StreamDefinition): Promise<void> {
+    const { capabilities } = this.jetstream;
+    if (definition.allowMsgTtl)
+      capabilities.require(Features.messageTtl, `per-message TTL on stream '${definition.name}'`);
+    if (definition.subjectDeleteMarkerTtlMs > 0)
+      capabilities.require(
+        Features.subjectDeleteMarkers,
+        `subject delete markers on stream '${definition.name}'`,
+      );
     const desired = toStreamConfig(definition);
     const existing = await this.streamInfo(definition.name);
     if (!existing) {
@@ -123,11 +132,11 @@ export class StreamProvisioner {
 
   private async reconcile(
     definition: StreamDefinition,
-    declared: Partial<StreamConfig>,
+    declared: StreamSettings,
     info: StreamInfo,
   ): Promise<void> {
     let desired = declared;
-    const current = info.config;
+    const current = info.config as StreamSettings & StreamConfig;
     if (current.storage !== desired.storage) {
       throw new JetStreamError(
         `stream '${definition.name}' exists with ${current.storage} storage and is declared with ${String(desired.storage)}: ` +
@@ -155,7 +164,11 @@ export class StreamProvisioner {
       current.max_bytes === desired.max_bytes &&
       current.duplicate_window === desired.duplicate_window &&
       current.num_replicas === desired.num_replicas &&
-      (current.description ?? '') === (desired.description ?? '');
+      (current.description ?? '') === (desired.description ?? '') &&
+      // Declared or not: a stream that allows TTLs cannot stop, and markers left undeclared stay.
+      (desired.allow_msg_ttl === undefined || current.allow_msg_ttl === true) &&
+      (desired.subject_delete_marker_ttl === undefined ||
+        current.subject_delete_marker_ttl === desired.subject_delete_marker_ttl);
     if (same) return;
     try {
       await this.jetstream.jsm.streams.update(definition.name, { ...current, ...desired });
@@ -182,7 +195,14 @@ export class StreamProvisioner {
   }
 }
 
-function toStreamConfig(d: StreamDefinition): Partial<StreamConfig> {
+/** The stream configuration, with the fields of newer servers that `nats` 2.29 does not type. */
+type StreamSettings = Partial<StreamConfig> & {
+  allow_msg_ttl?: boolean;
+  subject_delete_marker_ttl?: number;
+};
+
+/** The configuration a declaration asks for; newer servers' fields only when declared. */
+function toStreamConfig(d: StreamDefinition): StreamSettings {
   return {
     name: d.name,
     subjects: [...d.subjects],
@@ -194,6 +214,12 @@ function toStreamConfig(d: StreamDefinition): Partial<StreamConfig> {
     max_bytes: d.maxBytes,
     duplicate_window: nanos(d.duplicateWindowMs),
     num_replicas: d.replicas,
+    ...(d.allowMsgTtl && { allow_msg_ttl: true }),
+    // A marker is a roll-up of its subject: the stream must allow roll-up headers.
+    ...(d.subjectDeleteMarkerTtlMs > 0 && {
+      subject_delete_marker_ttl: nanos(d.subjectDeleteMarkerTtlMs),
+      allow_rollup_hdrs: true,
+    }),
   };
 }
 
