@@ -69,13 +69,11 @@ export class BrigadeApp {
   private stopping: Promise<void> | undefined;
 
   private constructor(private readonly parts: AppParts) {
-    ({
-      services: this.services,
-      bus: this.bus,
-      deadLetters: this.deadLetters,
-      keyValues: this.keyValues,
-      logger: this.logger,
-    } = parts);
+    this.services = parts.services;
+    this.bus = parts.bus;
+    this.deadLetters = parts.deadLetters;
+    this.keyValues = parts.keyValues;
+    this.logger = parts.logger;
   }
 
   /**

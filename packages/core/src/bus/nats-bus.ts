@@ -82,9 +82,10 @@ export class NatsBus extends Bus {
         }
         const ttl = options.ttl === undefined ? undefined : ttlHeader(options.ttl);
         const jetstream = await this.jetstream();
-        if (ttl === undefined) return jetstream.publish(subject, body, headers, msgId, timeout);
-        jetstream.capabilities.require(Features.messageTtl, `a durable publish with ttl`);
-        return jetstream.publish(subject, body, { ...headers, [TTL]: ttl }, msgId, timeout);
+        if (ttl !== undefined)
+          jetstream.capabilities.require(Features.messageTtl, 'a durable publish with ttl');
+        const sent = ttl === undefined ? headers : { ...headers, [TTL]: ttl };
+        return jetstream.publish(subject, body, sent, msgId, timeout);
       },
     );
     this.requestPath = outgoingPath(
