@@ -240,6 +240,13 @@ describe('brigade CLI @integration', () => {
     it('shows endpoints with subjects, queue groups and kinds', async () => {
       const info = await brigade(['info', 'kitchen', ...server$()]);
       expect(info.code, info.stderr).to.equal(0);
+      // First, the server it asked through: its version, as the server itself says it.
+      const probe = await connect({ servers: server.url });
+      const version = probe.info?.version as string;
+      await probe.close();
+      expect(info.stdout.split('\n')[0]).to.equal(
+        `nats-server ${version} at 127.0.0.1:${new URL(server.url).port}, JetStream on`,
+      );
       expect(info.stdout).to.include('kitchen 2.1.0').and.include('cooks');
       expect(info.stdout).to.match(/status\s+kitchen\.status\s+q\s+endpoint/);
       expect(info.stdout).to.include(`  instance: ${app.instanceIds.get('kitchen')}`);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SCHEMA_METADATA } from '@brigade/core';
+import { SCHEMA_METADATA, type ConnectionStatus } from '@brigade/core';
 import {
   noAnswer,
   timeoutOf,
@@ -9,6 +9,9 @@ import {
 } from '../connection';
 import { discover, kindOf, type Endpoint, type ServiceResponse, type Verb } from '../discovery';
 import { duration, print, table } from '../output';
+
+/** The server the command asked through. */
+type ServerInfo = ConnectionStatus['server'];
 
 interface DiscoveryFlags extends ConnectionFlags {
   schemas?: boolean;
@@ -22,23 +25,24 @@ function discoveryCommand(
   name: string,
   description: string,
   verb: Verb,
-  render: (services: ServiceResponse[], flags: DiscoveryFlags) => string,
+  render: (services: ServiceResponse[], flags: DiscoveryFlags, server: ServerInfo) => string,
 ): Command {
   return withConnectionOptions(new Command(name))
     .description(description)
     .argument('[name]', 'only services of this name')
     .option('--json', 'print JSON')
     .action(async (service: string | undefined, flags: DiscoveryFlags) => {
-      const services = await withClient(flags, (c) =>
-        discover(c.bus, verb, service, timeoutOf(flags)),
-      );
+      const { services, server } = await withClient(flags, async (c) => ({
+        services: await discover(c.bus, verb, service, timeoutOf(flags)),
+        server: c.connection.server,
+      }));
       if (flags.json) return print(JSON.stringify(services, null, 2));
       if (services.length === 0)
         throw noAnswer(
           flags,
           service ? `no service named '${service}' answered` : 'no service answered',
         );
-      print(render(services, flags));
+      print(render(services, flags, server));
     });
 }
 
@@ -59,38 +63,48 @@ function listServices(services: ServiceResponse[]): string {
  * Instances that describe themselves alike (name, version, description, metadata, endpoints) as
  * one block naming their ids; schemas named, or printed readably with --schemas.
  */
-function describeServices(services: ServiceResponse[], flags: DiscoveryFlags): string {
+function describeServices(
+  services: ServiceResponse[],
+  flags: DiscoveryFlags,
+  server: ServerInfo,
+): string {
   const groups = new Map<string, ServiceResponse[]>();
   for (const s of services) {
     const key = JSON.stringify([s.name, s.version, s.description, s.metadata, s.endpoints]);
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  return [...groups.values()]
-    .map((instances) => {
-      const s = instances[0] as ServiceResponse;
-      const metadata = Object.entries(s.metadata ?? {});
-      const ids = instances.map((i) => i.id).join(', ');
-      const count = instances.length === 1 ? 'instance' : `${instances.length} instances`;
-      return [
-        `${s.name} ${s.version}${s.description ? `  ${s.description}` : ''}`,
-        `  ${count}: ${ids}`,
-        ...(metadata.length > 0
-          ? [`  metadata: ${metadata.map(([k, v]) => `${k}=${v}`).join(', ')}`]
-          : []),
-        table(
-          ['  ENDPOINT', 'SUBJECT', 'QUEUE GROUP', 'KIND'],
-          (s.endpoints ?? []).map((e) => [
-            `  ${e.name}`,
-            e.subject,
-            e.queue_group || '(none)',
-            kindOf(e),
-          ]),
-        ),
-        ...schemaLines(s.endpoints ?? [], flags.schemas === true),
-        '',
-      ].join('\n');
-    })
-    .join('\n');
+  const connected = server
+    ? `nats-server ${server.version} at ${server.url}, JetStream ${server.jetstream ? 'on' : 'off'}\n\n`
+    : '';
+  return (
+    connected +
+    [...groups.values()]
+      .map((instances) => {
+        const s = instances[0] as ServiceResponse;
+        const metadata = Object.entries(s.metadata ?? {});
+        const ids = instances.map((i) => i.id).join(', ');
+        const count = instances.length === 1 ? 'instance' : `${instances.length} instances`;
+        return [
+          `${s.name} ${s.version}${s.description ? `  ${s.description}` : ''}`,
+          `  ${count}: ${ids}`,
+          ...(metadata.length > 0
+            ? [`  metadata: ${metadata.map(([k, v]) => `${k}=${v}`).join(', ')}`]
+            : []),
+          table(
+            ['  ENDPOINT', 'SUBJECT', 'QUEUE GROUP', 'KIND'],
+            (s.endpoints ?? []).map((e) => [
+              `  ${e.name}`,
+              e.subject,
+              e.queue_group || '(none)',
+              kindOf(e),
+            ]),
+          ),
+          ...schemaLines(s.endpoints ?? [], flags.schemas === true),
+          '',
+        ].join('\n');
+      })
+      .join('\n')
+  );
 }
 
 const SCHEMA_LABELS: [string, string][] = [
