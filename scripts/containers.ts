@@ -13,8 +13,9 @@
  *
  * Where no container registry can be reached, it makes the two base images the files name
  * (`node:20-bookworm-slim`, `nats:2.10-alpine`) locally, once: a Debian root file system from
- * debootstrap, with this machine's Node and npm, a `node` user and this machine's CA
- * certificates for the one it runs on; with Debian's nats-server for the other.
+ * debootstrap (from the mirror this machine's apt uses), with this machine's Node and npm, a
+ * `node` user and this machine's CA certificates for the one it runs on; with Debian trixie's
+ * nats-server (2.10, as the tag says) for the other. It prints the server version it ran.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connect } from 'nats';
+import { debianMirror, natsServerOfSuite } from '@brigade/testing';
 import { freePort, REPO_ROOT } from './supervisor';
 import { TOPOLOGY } from './topology';
 
@@ -192,15 +195,10 @@ async function localBaseImages(engine: Engine, work: string): Promise<void> {
   if (missing.includes(NATS_IMAGE)) await natsImage(engine, work);
 }
 
+/** A Debian bookworm minbase root file system, from the mirror this machine's apt uses. */
 async function bootstrap(root: string, include: string[] = []): Promise<void> {
   const extra = include.length > 0 ? [`--include=${include.join(',')}`] : [];
-  await run('debootstrap', [
-    '--variant=minbase',
-    ...extra,
-    'bookworm',
-    root,
-    'http://deb.debian.org/debian',
-  ]);
+  await run('debootstrap', ['--variant=minbase', ...extra, 'bookworm', root, debianMirror()]);
   rmSync(join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
 }
 
@@ -264,16 +262,28 @@ async function nodeImage(engine: Engine, work: string): Promise<void> {
   rmSync(root, { recursive: true, force: true });
 }
 
-/** Debian minbase with Debian's nats-server (2.9.10 on bookworm) and wget for the health check. */
+/**
+ * Debian minbase with wget for the health check and the nats-server of the line the image's tag
+ * names (2.10): Debian trixie's, fetched by the testing kit, not bookworm's 2.9.10 under a 2.10 tag.
+ */
 async function natsImage(engine: Engine, work: string): Promise<void> {
   const root = join(work, 'nats-root');
-  await bootstrap(root, ['nats-server', 'wget']);
-  const binary = ['usr/bin/nats-server', 'usr/sbin/nats-server'].find((p) =>
-    existsSync(join(root, p)),
-  );
-  if (!binary) throw new Failure('the nats-server package put no binary in /usr/bin or /usr/sbin');
-  await importImage(root, NATS_IMAGE, [`ENTRYPOINT ["/${binary}"]`], engine);
+  await bootstrap(root, ['wget']);
+  const server = natsServerOfSuite('trixie');
+  const version = read(server, ['--version'])?.trim() ?? '';
+  if (!/v2\.10\./.test(version))
+    throw new Failure(`the nats image is tagged 2.10, and Debian trixie's server is ${version}`);
+  await run('cp', [server, join(root, 'usr/sbin/nats-server')]);
+  await importImage(root, NATS_IMAGE, ['ENTRYPOINT ["/usr/sbin/nats-server"]'], engine);
   rmSync(root, { recursive: true, force: true });
+}
+
+/** The version of the nats-server the containers run, as it says itself to a client. */
+async function natsVersion(port: string): Promise<string> {
+  const nc = await connect({ servers: `127.0.0.1:${port}` });
+  const version = nc.info?.version ?? 'unknown';
+  await nc.close();
+  return version;
 }
 
 /** The host ports to publish: the compose file's own, unless the host already uses them. */
@@ -392,6 +402,7 @@ async function main(work: string, cleanup: { down?: () => Promise<void> }): Prom
   say(
     `${expected} containers healthy ${((Date.now() - began) / 1000).toFixed(0)} s after the build began`,
   );
+  say(`nats-server ${await natsVersion(ports.NATS_HOST_PORT as string)} in the nats container`);
 
   const base = `http://127.0.0.1:${ports.RECEPTION_HOST_PORT as string}`;
   const ids = await placeOrders(base);

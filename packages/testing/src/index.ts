@@ -6,7 +6,7 @@ export {
   natsServerOfSuite,
   type NatsServerSuite,
 } from './nats-server-binary';
-export { fetchDebianProgram, type DebianProgram } from './debian-package';
+export { debianMirror, fetchDebianProgram, type DebianProgram } from './debian-package';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { startApp, Cleanup } from './test-apps';
 export {
