@@ -1,7 +1,7 @@
 import type { OutgoingMessage, OutgoingMiddleware } from '../common/middleware';
 import { jsonCodec } from '../transport/json.codec';
 import type { HeaderInit } from '../transport/wire-message';
-import { runChain, UnwatchedFailure } from '../pipeline/middleware-chain';
+import { failureOf, runChain } from '../pipeline/middleware-chain';
 
 /**
  * The last step of a send: gets the subject, the payload and the headers as the outgoing steps
@@ -48,5 +48,5 @@ export function encodeBody(payload: unknown, message: OutgoingMessage | undefine
  * own error, whatever the middleware returned instead: a lost publish is never reported as sent.
  */
 function rethrowUnwatched(err: unknown): never {
-  throw err instanceof UnwatchedFailure ? err.cause : err;
+  throw failureOf(err);
 }

@@ -1,6 +1,6 @@
 import { clip } from '../common/clip';
 import { describeThrown, thrownKind } from '../common/thrown';
-import { UnwatchedFailure } from './middleware-chain';
+import { failureOf, UnwatchedFailure } from './middleware-chain';
 import type { StepFactory } from './step';
 
 /**
@@ -14,7 +14,7 @@ export const failureLog: StepFactory = (handler) => ({
     if (failure === undefined) return;
     const { incidents } = handler;
     const unwatched = error instanceof UnwatchedFailure;
-    const thrown: unknown = unwatched ? error.cause : error;
+    const thrown = failureOf(error);
     const status = failure.status;
     if (failure !== thrown || unwatched) {
       const what = describeThrown(thrown);
