@@ -54,12 +54,17 @@ export class NatsServer {
   }
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    const server = NatsServer.prepare(options);
+    await server.launch();
+    return server;
+  }
+
+  /** A server set up but not running yet: `restart()` starts it. */
+  static prepare(options: NatsServerOptions = {}): NatsServer {
     const storeDir = options.jetstream
       ? (options.storeDir ?? mkdtempSync(join(tmpdir(), 'brigade-nats-')))
       : undefined;
-    const server = new NatsServer(options, storeDir, options.port ?? -1);
-    await server.launch();
-    return server;
+    return new NatsServer(options, storeDir, options.port ?? -1);
   }
 
   get port(): number {
@@ -89,7 +94,7 @@ export class NatsServer {
     await this.halt('SIGKILL');
   }
 
-  /** Stops the server (keeping its store) and starts it again on the same port. */
+  /** Stops the server (keeping its store) and starts it again on the same port; or starts it. */
   async restart(): Promise<void> {
     await this.halt('SIGTERM');
     await this.launch();

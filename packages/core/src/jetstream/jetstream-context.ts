@@ -163,11 +163,19 @@ export async function whileUnavailable<T>(
   }
 }
 
+/** JetStream's error code for "no suitable peers for placement" (a 400). */
+const NO_PEERS_FOR_PLACEMENT = 10005;
+
 /**
- * A fault that passes by itself: a time-out, or JetStream saying it is temporarily unavailable.
- * Not "no responders", which on a lone server means JetStream is not enabled at all.
+ * A fault that passes by itself: a time-out, JetStream saying it is temporarily unavailable, or a
+ * cluster that has not yet seen enough of its peers to place a replicated stream (while the nodes
+ * of a fresh cluster find each other). Not "no responders", which on a lone server means JetStream
+ * is not enabled at all. A placement that can never succeed (more replicas than servers) is thrown
+ * once the patience runs out, with the server's own words.
  */
 function isPassing(err: unknown): boolean {
-  const { code, api_error: api } = err as Partial<NatsError> & { api_error?: { code?: number } };
-  return api?.code === 503 || code === 'TIMEOUT';
+  const { code, api_error: api } = err as Partial<NatsError> & {
+    api_error?: { code?: number; err_code?: number };
+  };
+  return api?.code === 503 || api?.err_code === NO_PEERS_FOR_PLACEMENT || code === 'TIMEOUT';
 }
