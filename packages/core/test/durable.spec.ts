@@ -310,6 +310,48 @@ describe('durable events @integration', () => {
     });
   });
 
+  describe('lost pulls', () => {
+    it('notices pulls lost in a server restart by their missing heartbeats and pulls again', async () => {
+      const arrived = new Map<string, number>();
+      @Service({ name: 'watchful' })
+      class Watchful {
+        @Subscribe('orders.placed', { durable: { stream: 'ORDERS' } })
+        cook(order: { id: string }): void {
+          arrived.set(order.id, performance.now());
+        }
+      }
+      await start({ services: [Watchful], nats: { reconnectTimeWaitMs: 50 } });
+      // Pull requests are plain messages on the consumer's API subject: a watcher sees each go out.
+      const pulls: Array<{ expires?: number; idle_heartbeat?: number }> = [];
+      client.subscribe('$JS.API.CONSUMER.MSG.NEXT.ORDERS.watchful_cook', {
+        callback: (_err, msg) => pulls.push(json.decode(msg.data) as (typeof pulls)[number]),
+      });
+      await client.flush();
+      // Restart the server just after a fresh pull went out: the server forgets it with ~5 s to
+      // run, which the client alone would notice only after it expired.
+      const seen = pulls.length;
+      await waitFor(() => pulls.length > seen, { timeout: 8_000, message: 'a fresh pull request' });
+      expect(pulls.at(-1)).to.include({ expires: 5e9, idle_heartbeat: 1e9 });
+      await server.restart();
+      const back = performance.now();
+      const producer = cleanup.add(await connect({ servers: server.url }), (nc) => nc.close());
+      await waitFor(() => publishEvents(producer, 'orders.placed', ['after']).then(() => true), {
+        timeout: 10_000,
+        interval: 100,
+        message: 'JetStream to take a publish after the restart',
+      });
+      const published = performance.now();
+      await waitFor(() => arrived.get('after'), { timeout: 15_000, message: 'the event handled' });
+      const handledAt = arrived.get('after') as number;
+      console.log(
+        `      lost pull: handled ${Math.round(handledAt - back)} ms after the server was back, ` +
+          `${Math.round(handledAt - published)} ms after its publish (heartbeat 1 s, two missed)`,
+      );
+      // Two silent beats after the reconnect, at most one more to the next beat, and slack.
+      expect(handledAt - back).to.be.below(4_500);
+    });
+  });
+
   describe('failures and dead letters', () => {
     it('retries with backoff, dead-letters a poison message after maxDeliver while the rest flow, and replays it', async () => {
       const attempts: number[] = [];

@@ -50,7 +50,7 @@ export class DurableBinding implements Binding {
     this.durable = invoker.definition.durable as DurableDefinition;
     const { concurrency } = invoker.definition;
     this.feed = new PullFeed(
-      jetstream.nc,
+      jetstream,
       this.durable.stream,
       this.durable.consumer,
       concurrency,

@@ -29,6 +29,11 @@ export class JetStreamContext {
     return this.transport.connection;
   }
 
+  /** False while the connection is lost and being restored, or closed. */
+  get connected(): boolean {
+    return this.transport.state === 'connected';
+  }
+
   /**
    * Fails with an instruction when the server runs without JetStream. Reads the server's JetStream
    * API level once (`$JS.API.INFO`), for the features that need a newer server.
