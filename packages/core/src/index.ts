@@ -75,6 +75,12 @@ export {
 } from './bus/bus';
 export type { PublishAck } from './jetstream/publish-ack';
 export { DeadLetters, type DeadLetter, type DeadLetterFilter } from './jetstream/dead-letters';
+export {
+  Schedules,
+  type Schedule,
+  type ScheduleOptions,
+  type ScheduleTiming,
+} from './jetstream/schedules';
 export { DeadLetterHeader, type DeadLetterOptions } from './jetstream/dead-letter-settings';
 export type { StreamDeclaration } from './discovery/stream-declaration';
 export {

@@ -8,6 +8,7 @@ export type { DurableDefinition } from './discovery/handler-definition';
 export { defineDeadLetters } from './jetstream/dead-letter-settings';
 export { DeadLetterWriter } from './jetstream/dead-letter-writer';
 export { JetStreamContext } from './jetstream/jetstream-context';
+export { JetStreamSchedules } from './jetstream/jetstream-schedules';
 export { atLeast, Features, ServerCapabilities } from './jetstream/server-features';
 export { HandlerCounters } from './pipeline/handler-stats';
 export { HandlerInvoker } from './pipeline/handler-invoker';

@@ -10,6 +10,8 @@ import { defineStreams } from '../discovery/stream-declaration';
 import { defineDeadLetters } from '../jetstream/dead-letter-settings';
 import { DeadLetterStream } from '../jetstream/dead-letter-stream';
 import { DeadLetters } from '../jetstream/dead-letters';
+import { JetStreamSchedules } from '../jetstream/jetstream-schedules';
+import { Schedules } from '../jetstream/schedules';
 import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
 import { KeyValueStores } from '../jetstream/key-value';
 import { lazyJetStream, provisionJetStream } from '../jetstream/jetstream-setup';
@@ -45,6 +47,7 @@ interface AppParts {
   readonly bus: Bus;
   readonly deadLetters: DeadLetters;
   readonly keyValues: KeyValueStores;
+  readonly schedules: Schedules;
   readonly logger: Logger;
   readonly transport: NatsTransport;
   /** The user's handlers' bindings (the dead-letter backstops are drained, not reported). */
@@ -65,6 +68,8 @@ export class BrigadeApp {
   readonly deadLetters: DeadLetters;
   /** JetStream key-value buckets on the app's connection (also injectable). */
   readonly keyValues: KeyValueStores;
+  /** Messages the server publishes later (also injectable). */
+  readonly schedules: Schedules;
   readonly logger: Logger;
   private stopping: Promise<void> | undefined;
 
@@ -73,6 +78,7 @@ export class BrigadeApp {
     this.bus = parts.bus;
     this.deadLetters = parts.deadLetters;
     this.keyValues = parts.keyValues;
+    this.schedules = parts.schedules;
     this.logger = parts.logger;
   }
 
@@ -142,11 +148,13 @@ export class BrigadeApp {
       );
       const deadLetters = new DeadLetterStream(jetstream, deadLetterSettings);
       const keyValues = new JetStreamKeyValueStores(jetstream, logger);
+      const schedules = new JetStreamSchedules(jetstream);
       const scope = (options.container ?? rootContainer).createChildContainer();
       closers.push('the container', () => scope.dispose());
       scope.register(token(Bus), { useValue: bus });
       scope.register(token(DeadLetters), { useValue: deadLetters });
       scope.register(token(KeyValueStores), { useValue: keyValues });
+      scope.register(token(Schedules), { useValue: schedules });
       const shutdown = new AbortController();
       const { bindings, backstops, instances } = createBindings(
         services,
@@ -185,6 +193,7 @@ export class BrigadeApp {
         bus,
         deadLetters,
         keyValues,
+        schedules,
         logger,
         transport,
         bindings,

@@ -5,6 +5,8 @@ import type { DeadLetters } from '../jetstream/dead-letters';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { lazyJetStream } from '../jetstream/jetstream-setup';
 import { JetStreamKeyValueStores } from '../jetstream/jetstream-key-value';
+import { JetStreamSchedules } from '../jetstream/jetstream-schedules';
+import type { Schedules } from '../jetstream/schedules';
 import type { KeyValueStores } from '../jetstream/key-value';
 import type { ConnectionSettings } from '../transport/connection-settings';
 import type { ConnectionStatus } from '../transport/connection-status';
@@ -35,7 +37,7 @@ export interface ClientOptions {
 
 /**
  * A connection without services: for scripts, gateways and tools that only send requests and
- * events, or manage dead letters. The same `Bus`, errors and timeouts as inside a service.
+ * events, manage dead letters or schedules. The same `Bus`, errors and timeouts as inside a service.
  */
 export class BrigadeClient {
   private constructor(
@@ -44,6 +46,8 @@ export class BrigadeClient {
     readonly bus: Bus,
     readonly deadLetters: DeadLetters,
     readonly keyValues: KeyValueStores,
+    /** Messages the server publishes later: at a time, after a delay, every interval, by cron. */
+    readonly schedules: Schedules,
     readonly logger: Logger,
   ) {}
 
@@ -67,6 +71,7 @@ export class BrigadeClient {
       ),
       new DeadLetterStream(jetstream, deadLetters),
       new JetStreamKeyValueStores(jetstream, logger),
+      new JetStreamSchedules(jetstream),
       logger,
     );
   }

@@ -37,6 +37,13 @@ export interface StreamDeclaration {
    * Needs nats-server 2.11 or later.
    */
   subjectDeleteMarkerTtl?: Duration;
+  /**
+   * Take schedules (`Schedules.schedule`): the stream allows them and also stores
+   * `$SCHED.<name>.>`, where it keeps one message per schedule. `true` needs nats-server 2.12 or
+   * later and fails `start()` on an older one; `'if-supported'` leaves them off there, with one
+   * warning at start saying why. Once a stream takes schedules, it keeps them. Default: false.
+   */
+  schedules?: boolean | 'if-supported';
 }
 
 /** A validated stream declaration; durations in ms, limits `-1` when unset. */
@@ -56,6 +63,8 @@ export interface StreamDefinition {
   readonly allowMsgTtl: boolean;
   /** How long a subject delete marker stays, in ms; 0 for none. */
   readonly subjectDeleteMarkerTtlMs: number;
+  /** Whether it takes schedules: never, always (a server without them fails start), or if it can. */
+  readonly schedules: 'off' | 'on' | 'if-supported';
 }
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -116,6 +125,12 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
   const subjectDeleteMarkerTtlMs = ms('subjectDeleteMarkerTtl', d.subjectDeleteMarkerTtl, 0);
   if (d.subjectDeleteMarkerTtl !== undefined && subjectDeleteMarkerTtlMs < 1_000)
     fail('subjectDeleteMarkerTtl', 'it is at least 1 second');
+  if (
+    d.schedules !== undefined &&
+    typeof d.schedules !== 'boolean' &&
+    d.schedules !== 'if-supported'
+  )
+    fail('schedules', `it is true, false or 'if-supported', got ${String(d.schedules)}`);
   return Object.freeze({
     name: d.name,
     subjects: Object.freeze([...d.subjects]),
@@ -129,6 +144,8 @@ function defineStream(d: StreamDeclaration, index: number): StreamDefinition {
     retention: 'limits',
     allowMsgTtl: d.allowMsgTtl === true || subjectDeleteMarkerTtlMs > 0,
     subjectDeleteMarkerTtlMs,
+    schedules:
+      d.schedules === true ? 'on' : d.schedules === 'if-supported' ? 'if-supported' : 'off',
   });
 }
 

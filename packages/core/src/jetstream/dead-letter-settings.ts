@@ -70,6 +70,7 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       retention: 'limits' as const,
       allowMsgTtl: false,
       subjectDeleteMarkerTtlMs: 0,
+      schedules: 'off',
     }),
     advisories: Object.freeze({
       name: `${name}_ADVISORIES`,
@@ -84,6 +85,7 @@ export function defineDeadLetters(options: DeadLetterOptions | undefined): DeadL
       retention: 'workqueue' as const,
       allowMsgTtl: false,
       subjectDeleteMarkerTtlMs: 0,
+      schedules: 'off',
     }),
   });
 }

@@ -2,7 +2,8 @@ import { ServerTooOldError } from '../common/errors';
 
 /**
  * A JetStream feature of newer nats-servers, with the oldest version that has it and the
- * JetStream API level (ADR-44) that version reports: 0 before 2.11, 1 for 2.11, 2 for 2.12.
+ * JetStream API level (ADR-44) that version reports: 0 before 2.11, then one more with each minor
+ * version (1 for 2.11, 2 for 2.12, 4 for 2.14).
  */
 export interface ServerFeature {
   readonly name: string;
@@ -16,6 +17,10 @@ export const Features = {
   messageTtl: { name: 'per-message TTL', since: '2.11', apiLevel: 1 },
   /** `subject_delete_marker_ttl` on a stream (ADR-43). */
   subjectDeleteMarkers: { name: 'subject delete markers', since: '2.11', apiLevel: 1 },
+  /** `allow_msg_schedules` on a stream, `Nats-Schedule: @at …` on a message (ADR-51). */
+  messageSchedules: { name: 'message schedules', since: '2.12', apiLevel: 2 },
+  /** `@every` and cron schedules, with `Nats-Schedule-Time-Zone` (ADR-51). */
+  recurringSchedules: { name: 'recurring schedules', since: '2.14', apiLevel: 4 },
 } as const satisfies Record<string, ServerFeature>;
 
 /** The server an app or client is connected to, as far as JetStream features go. */
@@ -37,14 +42,14 @@ export class ServerCapabilities {
   /** Throws `ServerTooOldError` naming `what` when the server lacks `feature`. */
   require(feature: ServerFeature, what: string): void {
     if (this.supports(feature)) return;
+    throw new ServerTooOldError(what, feature.since, this.version, this.lack(feature, what));
+  }
+
+  /** What `what` needs and what the server is: `… needs nats-server 2.12 or later …; connected to …`. */
+  lack(feature: ServerFeature, what: string): string {
     const level = feature.apiLevel > 0 ? ` (JetStream API level ${feature.apiLevel})` : '';
     const reported = this.apiLevel > 0 ? `, API level ${this.apiLevel},` : '';
-    throw new ServerTooOldError(
-      what,
-      feature.since,
-      this.version,
-      `${what} needs nats-server ${feature.since} or later${level}; connected to ${this.version}${reported} at ${this.server}`,
-    );
+    return `${what} needs nats-server ${feature.since} or later${level}; connected to ${this.version}${reported} at ${this.server}`;
   }
 }
 

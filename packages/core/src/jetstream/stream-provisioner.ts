@@ -11,6 +11,7 @@ import {
 import type { DurableDefinition } from '../discovery/handler-definition';
 import { subjectCovers, type StreamDefinition } from '../discovery/stream-declaration';
 import { JetStreamError } from '../common/errors';
+import { scheduleSubject } from './schedules';
 import type { Logger } from '../common/logger';
 import { isNotFound, type JetStreamContext } from './jetstream-context';
 import { Features } from './server-features';
@@ -41,8 +42,11 @@ export class StreamProvisioner {
         Features.subjectDeleteMarkers,
         `subject delete markers on stream '${definition.name}'`,
       );
-    const desired = toStreamConfig(definition);
     const existing = await this.streamInfo(definition.name);
+    const schedules =
+      this.takesSchedules(definition) ||
+      (existing?.config as StreamSettings | undefined)?.allow_msg_schedules === true;
+    const desired = toStreamConfig(definition, schedules);
     if (!existing) {
       try {
         await this.jetstream.jsm.streams.add(desired);
@@ -63,6 +67,25 @@ export class StreamProvisioner {
       }
     }
     return this.reconcile(definition, desired, existing);
+  }
+
+  /** Whether the stream is to take schedules here; `if-supported` on an older server says why not. */
+  private takesSchedules(definition: StreamDefinition): boolean {
+    if (definition.schedules === 'off') return false;
+    const { capabilities } = this.jetstream;
+    const what = `schedules on stream '${definition.name}'`;
+    if (
+      definition.schedules === 'if-supported' &&
+      !capabilities.supports(Features.messageSchedules)
+    ) {
+      this.logger.warn(
+        { stream: definition.name, feature: Features.messageSchedules.name },
+        `${capabilities.lack(Features.messageSchedules, what)}: the stream takes none, and what needs them is off`,
+      );
+      return false;
+    }
+    capabilities.require(Features.messageSchedules, what);
+    return true;
   }
 
   async ensureConsumer(request: ConsumerRequest): Promise<void> {
@@ -158,7 +181,7 @@ export class StreamProvisioner {
       desired = { ...desired, num_replicas: current.num_replicas };
     }
     const same =
-      sameSet(current.subjects ?? [], definition.subjects) &&
+      sameSet(current.subjects ?? [], desired.subjects ?? []) &&
       current.max_age === desired.max_age &&
       current.max_msgs === desired.max_msgs &&
       current.max_bytes === desired.max_bytes &&
@@ -168,7 +191,8 @@ export class StreamProvisioner {
       // Declared or not: a stream that allows TTLs cannot stop, and markers left undeclared stay.
       (desired.allow_msg_ttl === undefined || current.allow_msg_ttl === true) &&
       (desired.subject_delete_marker_ttl === undefined ||
-        current.subject_delete_marker_ttl === desired.subject_delete_marker_ttl);
+        current.subject_delete_marker_ttl === desired.subject_delete_marker_ttl) &&
+      (desired.allow_msg_schedules === undefined || current.allow_msg_schedules === true);
     if (same) return;
     try {
       await this.jetstream.jsm.streams.update(definition.name, { ...current, ...desired });
@@ -199,13 +223,17 @@ export class StreamProvisioner {
 type StreamSettings = Partial<StreamConfig> & {
   allow_msg_ttl?: boolean;
   subject_delete_marker_ttl?: number;
+  allow_msg_schedules?: boolean;
 };
 
-/** The configuration a declaration asks for; newer servers' fields only when declared. */
-function toStreamConfig(d: StreamDefinition): StreamSettings {
+/**
+ * The configuration a declaration asks for; newer servers' fields only when declared. A stream
+ * taking schedules also stores the subjects that hold them.
+ */
+function toStreamConfig(d: StreamDefinition, schedules: boolean): StreamSettings {
   return {
     name: d.name,
-    subjects: [...d.subjects],
+    subjects: schedules ? [...d.subjects, scheduleSubject(d.name)] : [...d.subjects],
     description: d.description || undefined,
     retention: d.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
     storage: d.storage === 'memory' ? StorageType.Memory : StorageType.File,
@@ -220,6 +248,7 @@ function toStreamConfig(d: StreamDefinition): StreamSettings {
       subject_delete_marker_ttl: nanos(d.subjectDeleteMarkerTtlMs),
       allow_rollup_hdrs: true,
     }),
+    ...(schedules && { allow_msg_schedules: true }),
   };
 }
 
