@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Endpoint, NotFoundError, Service, Subscribe, type BrigadeApp } from '@brigade/core';
-import { Cleanup, NatsServer, startApp, waitFor } from '@brigade/testing';
+import { Cleanup, NatsServer, natsServerOfSuite, startApp, waitFor } from '@brigade/testing';
 import { z } from 'zod';
 import { brigade, CLI, type CliResult } from './run-cli';
 
@@ -84,7 +84,16 @@ describe('brigade CLI @integration', () => {
     it('prints help for every command', async () => {
       const top = await brigade(['--help']);
       expect(top.code).to.equal(0);
-      for (const command of ['new', 'ls', 'info', 'stats', 'request', 'publish', 'dlq'])
+      for (const command of [
+        'new',
+        'ls',
+        'info',
+        'stats',
+        'request',
+        'publish',
+        'dlq',
+        'schedules',
+      ])
         expect(top.stdout).to.include(command);
       for (const command of [
         ['new'],
@@ -97,6 +106,8 @@ describe('brigade CLI @integration', () => {
         ['dlq', 'ls'],
         ['dlq', 'show'],
         ['dlq', 'replay'],
+        ['schedules', 'ls'],
+        ['schedules', 'cancel'],
       ]) {
         const help = await brigade([...command, '--help']);
         expect(help.code, command.join(' ')).to.equal(0);
@@ -476,6 +487,58 @@ describe('brigade CLI @integration', () => {
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.include('no dead letter with sequence 999');
     });
+  });
+});
+
+describe('brigade schedules @integration', () => {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
+
+  it('lists schedules and cancels one, on a server that keeps them', async () => {
+    const server = cleanup.add(
+      await NatsServer.start({ jetstream: true, binary: natsServerOfSuite('sid') }),
+      (s) => s.stop(),
+    );
+    @Service({ name: 'planner' })
+    class Planner {}
+    const app = cleanup.add(
+      await startApp(server, {
+        services: [Planner],
+        streams: [{ name: 'ORDERS', subjects: ['orders.>'], schedules: true }],
+      }),
+      (a) => a.stop(),
+    );
+    const at = new Date(Date.now() + 3_600_000);
+    const once = await app.schedules.schedule('orders.late-check.o-1', {}, { at }, { name: 'o-1' });
+    await app.schedules.schedule(
+      'orders.report',
+      {},
+      { cron: '0 0 9 * * mon-fri', timeZone: 'Asia/Seoul' },
+      { name: 'morning' },
+    );
+    const flags = ['--server', server.url];
+    const ls = await brigade(['schedules', 'ls', ...flags]);
+    expect(ls.code, ls.stderr).to.equal(0);
+    const rows = ls.stdout.trim().split('\n');
+    expect(rows[0]).to.match(/^STREAM\s+NAME\s+SUBJECT\s+SCHEDULE\s+SCHEDULED AT$/);
+    expect(rows[1]).to.match(
+      /^ORDERS\s+morning\s+orders\.report\s+0 0 9 \* \* mon-fri \(Asia\/Seoul\)\s+\S+$/,
+    );
+    expect(rows[2]).to.include(`ORDERS  o-1      orders.late-check.o-1  ${once.schedule}`);
+    const json = JSON.parse(
+      (await brigade(['schedules', 'ls', 'ORDERS', '--json', ...flags])).stdout,
+    );
+    expect(json).to.have.length(2);
+    const cancel = await brigade(['schedules', 'cancel', 'ORDERS', 'o-1', ...flags]);
+    expect(cancel.code, cancel.stderr).to.equal(0);
+    expect(cancel.stdout.trim()).to.equal("cancelled schedule 'o-1' of stream 'ORDERS'");
+    const again = await brigade(['schedules', 'cancel', 'ORDERS', 'o-1', ...flags]);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.include("stream 'ORDERS' holds no schedule 'o-1'");
+    expect((await app.schedules.list()).map((s) => s.name)).to.deep.equal(['morning']);
+    const nope = await brigade(['schedules', 'ls', 'NOPE', ...flags]);
+    expect(nope.code).to.equal(1);
+    expect(nope.stderr).to.include("there is no stream 'NOPE'");
   });
 });
 
