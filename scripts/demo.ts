@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
-import { NatsServer, waitFor } from '@brigade/testing';
+import { NatsServer, newestNatsServer, waitFor } from '@brigade/testing';
 import { freePort, REPO_ROOT, startProcess, type RunningProcess } from './supervisor';
 import { dashboardProcess, TOPOLOGY } from './topology';
 
@@ -102,12 +102,21 @@ async function main(): Promise<void> {
   } else {
     // A temporary store, removed at the end; its own process group, so that a Ctrl-C reaches only
     // this runner, which stops the server after the services drained.
-    server = await NatsServer.start({ jetstream: true, ownProcessGroup: true });
+    const newest = newestNatsServer();
+    if (newest.fallback) say(`${newest.fallback}: using ${newest.binary}`);
+    server = await NatsServer.start({
+      jetstream: true,
+      ownProcessGroup: true,
+      binary: newest.binary,
+    });
     natsUrl = server.url;
     say(`started nats-server with JetStream at ${natsUrl}`);
   }
   const port = Number(process.env['PORT'] ?? (await freePort()));
   nc = await connect({ servers: natsUrl, name: 'demo' });
+  say(
+    `nats-server ${nc.info?.version ?? 'of an unknown version'} (see README, Servers and features)`,
+  );
   followEvents(nc);
 
   for (const service of TOPOLOGY) {
@@ -116,6 +125,8 @@ async function main(): Promise<void> {
       const env: Record<string, string> = {
         NATS_URL: natsUrl,
         COOK_MS_PER_DISH: process.env['COOK_MS_PER_DISH'] ?? '700',
+        // Short, so that an order still waiting (the poison order) is marked late while you watch.
+        ORDER_LATE_AFTER: process.env['ORDER_LATE_AFTER'] ?? '10s',
       };
       if (service.name === 'kitchen') {
         env['KITCHEN_ID'] = label;

@@ -7,6 +7,7 @@ import type { ServiceProcess } from './topology';
 export const REPO_ROOT = join(__dirname, '..');
 
 const started = new Set<ChildProcess>();
+const MAX_WARNINGS = 200;
 // Services run in their own process groups: never leave one behind if the runner itself dies.
 process.once('exit', () => {
   for (const child of started) child.kill('SIGKILL');
@@ -15,6 +16,8 @@ process.once('exit', () => {
 /** One running service process. */
 export class RunningProcess {
   readonly exited: Promise<number | null>;
+  /** What it logged at warning level or above, its last 200 lines' messages. */
+  readonly warnings: string[] = [];
   private lastErrorLine: string | undefined;
   private lastStderrLine: string | undefined;
 
@@ -48,7 +51,9 @@ export class RunningProcess {
         msg?: string;
         err?: { message?: string };
       };
-      if ((record.level ?? 0) >= 50)
+      const level = record.level ?? 0;
+      if (level >= 40 && this.warnings.push(record.msg ?? '') > MAX_WARNINGS) this.warnings.shift();
+      if (level >= 50)
         this.lastErrorLine = [record.msg, record.err?.message].filter(Boolean).join(': ');
     } catch {
       if (stderr && line.trim()) this.lastStderrLine = line.trim();

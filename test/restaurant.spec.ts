@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { parse } from 'yaml';
+import { atLeast } from '@brigade/core/internal';
 import { Cleanup, NatsServer, RawNatsConnection, waitFor } from '@brigade/testing';
 import { fuzzFrame, fuzzHttpRequest, LEAKS, Seeded } from './support/fuzz-inputs';
 import { Restaurant, type HttpAnswer, type Order } from './support/restaurant';
@@ -29,7 +30,8 @@ describe('the restaurant, as separate processes @integration', function () {
 
   before(async () => {
     const server = cleanup.add(await NatsServer.start({ jetstream: true }), (s) => s.stop());
-    restaurant = await Restaurant.open(cleanup, server.url);
+    // Late checks after 3 s: a big order is late before it is served, a small one never is.
+    restaurant = await Restaurant.open(cleanup, server.url, { ORDER_LATE_AFTER: '3s' });
     ({ running, nc, natsUrl, port } = restaurant);
   });
   after(() => cleanup.run());
@@ -160,6 +162,57 @@ describe('the restaurant, as separate processes @integration', function () {
     cooked.unsubscribe();
   });
 
+  it('marks an order not served in time late where the server keeps schedules, and says once where it does not', async () => {
+    const version = nc.info?.version ?? '';
+    const schedules = atLeast(version, '2.12');
+    // 40 dishes at 120 ms take about 5 s in one kitchen: past ORDER_LATE_AFTER (3 s).
+    const slow = await post(
+      JSON.stringify({ customer: 'Patient', items: [{ dish: 'bulgogi', quantity: 40 }] }),
+    );
+    const quick = await post(
+      JSON.stringify({ customer: 'Hasty', items: [{ dish: 'kimchi', quantity: 1 }] }),
+    );
+    const [slowId, quickId] = [slow.body['id'] as string, quick.body['id'] as string];
+    const served = (id: string) =>
+      waitFor(async () => ((await order(id)).status === 'served' ? order(id) : undefined), {
+        timeout: 30_000,
+        message: `order ${id} served`,
+      });
+    const slowOrder = await served(slowId);
+    const quickOrder = await served(quickId);
+    // Past the quick order's late check as well.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect((await order(quickId)).late, 'the quick order is not late').to.equal(undefined);
+    const orderWarnings = running.get('order')?.warnings ?? [];
+    if (!schedules) {
+      // Degraded: no late checks, said once at start, and the orders flow as before.
+      expect((await order(slowId)).late, 'no late check on ' + version).to.equal(undefined);
+      expect(orderWarnings.filter((w) => w.includes('schedules'))).to.deep.equal([
+        `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${version} at ${natsUrl.replace('nats://', '')}: the stream takes none, and what needs them is off`,
+      ]);
+      return;
+    }
+    const late = (await order(slowId)).late as string;
+    const placedAt = Date.parse(slowOrder.history[0]?.at ?? '');
+    const servedAt = Date.parse(slowOrder.history.find((h) => h.status === 'served')?.at ?? '');
+    console.log(
+      `      late check: ${Date.parse(late) - placedAt} ms after the order was placed (ORDER_LATE_AFTER 3 s), served ${servedAt - placedAt} ms after`,
+    );
+    expect(Date.parse(late) - placedAt).to.be.within(3_000, 5_000);
+    expect(Date.parse(late)).to.be.below(servedAt);
+    expect(orderWarnings.filter((w) => w.includes('schedules'))).to.deep.equal([]);
+    expect(quickOrder.late).to.equal(undefined);
+    // Reception's page hears it: its feed has the order marked late.
+    expect(await feedEntry(port, slowId)).to.include({ late });
+    // A served order's late check is cancelled, a fired one is gone: nothing left scheduled.
+    const jsm = await nc.jetstreamManager();
+    const held = await jsm.streams.info('ORDERS', { subjects_filter: '$SCHED.ORDERS.>' });
+    expect(Object.keys(held.state.subjects ?? {})).to.not.include.members([
+      `$SCHED.ORDERS.late-${slowId}`,
+      `$SCHED.ORDERS.late-${quickId}`,
+    ]);
+  });
+
   it('is described by `brigade asyncapi` as an AsyncAPI 3.0 document the official parser takes without a word', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'brigade-asyncapi-')), 'restaurant.yaml');
     const cli = spawnSync(
@@ -285,6 +338,30 @@ describe('the restaurant, as separate processes @integration', function () {
 });
 
 /** Sends raw bytes to an HTTP port; resolves with whatever came back before the server closed. */
+/** The order as reception's live page feed (`/events`) has it now. */
+async function feedEntry(port: number, id: string): Promise<Record<string, unknown>> {
+  const controller = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${port}/events`, { signal: controller.signal });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the feed ended without order ${id}`);
+      text += new TextDecoder().decode(value);
+      const entries = text
+        .slice(0, text.lastIndexOf('\n'))
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
+      const entry = entries.find((e) => e['id'] === id);
+      if (entry) return entry;
+    }
+  } finally {
+    controller.abort();
+  }
+}
+
 function rawHttp(port: number, request: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });

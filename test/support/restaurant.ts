@@ -11,6 +11,8 @@ export interface Order {
   id: string;
   status: string;
   cookedBy?: string;
+  /** When its late check found it not served. */
+  late?: string;
   history: { status: string; at: string }[];
 }
 

@@ -23,7 +23,22 @@ export const ORDERS_STREAM: StreamDeclaration = {
   maxAge: '7d',
   duplicateWindow: '10m',
   replicas: REPLICAS,
+  // The late checks: a server without schedules (before 2.12) runs the restaurant without them.
+  schedules: 'if-supported',
 };
+
+/**
+ * `ORDER_LATE_AFTER`: how long after it was placed an order not yet served counts as late
+ * (`90s`, `10m`). Default: 10 minutes.
+ */
+export function orderLateAfter(value = process.env['ORDER_LATE_AFTER']): string {
+  if (value === undefined || value === '') return '10m';
+  if (!/^\d+(s|m|h)$/.test(value))
+    throw new Error(
+      `ORDER_LATE_AFTER is whole seconds, minutes or hours ('90s', '10m'), got '${value}'`,
+    );
+  return value;
+}
 
 /** The dead-letter streams of the services with durable handlers, replicated like the rest. */
 export const DEAD_LETTERS: DeadLetterOptions = { replicas: REPLICAS };

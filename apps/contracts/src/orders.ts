@@ -43,6 +43,8 @@ export const Order = NewOrder.extend({
   history: z.array(z.object({ status: OrderStatus, at: z.string(), by: z.string().optional() })),
   /** The kitchen instance that cooked it. */
   cookedBy: z.string().optional(),
+  /** When its late check found it not served (`ORDER_LATE_AFTER` after it was placed). */
+  late: z.string().optional(),
 });
 export type Order = z.infer<typeof Order>;
 
@@ -78,6 +80,10 @@ export const OrderEvents = {
   cooking: event(Subjects.cooking, OrderEvent),
   cooked: event(Subjects.cooked, OrderEvent),
   served: event(Subjects.served, OrderEvent),
+  /** Not served in time: `at` is when the late check found it so. */
+  late: event(Subjects.late, OrderEvent),
+  /** An order's late check, published by the server on schedule; `at` is when it was placed. */
+  lateCheck: event(Subjects.lateCheck, OrderEvent),
   /** Every order event (a subscription; publish to one of the above). */
   any: event(Subjects.allEvents, OrderEvent),
 };

@@ -10,6 +10,13 @@ export const Subjects = {
   cooked: 'orders.cooked',
   /** reception -> everyone: handed to the customer. */
   served: 'orders.served',
+  /** order -> everyone: not served within ORDER_LATE_AFTER of being placed. */
+  late: 'orders.late',
+  /**
+   * The server -> order: an order's late check, scheduled when it is placed (not an `orders.*`
+   * event: nothing else hears it).
+   */
+  lateCheck: 'orders.checks.late',
   /** Every order event. */
   allEvents: 'orders.*',
   /** Request: create an order. */

@@ -5,6 +5,7 @@ import {
   Endpoint,
   KeyValueStores,
   NotFoundError,
+  Schedules,
   Service,
   Subscribe,
   type KeyValueBucket,
@@ -19,6 +20,7 @@ import {
   OrderEvents,
   ORDERS_BUCKET,
   ORDERS_STREAM,
+  orderLateAfter,
   priceOf,
   statusOf,
   type NewOrder,
@@ -38,15 +40,23 @@ const UNKNOWN_WRITE_GRACE_MS = 15_000;
 })
 export class OrderService implements OnStart {
   private bucket: KeyValueBucket<Order> | undefined;
+  /** Whether orders get a late check: the ORDERS stream takes schedules on this server. */
+  private lateChecks = false;
+  private readonly lateAfter = orderLateAfter();
 
   constructor(
     private readonly bus: Bus,
     private readonly stores: KeyValueStores,
+    private readonly schedules: Schedules,
   ) {}
 
-  /** Opens (or creates) the bucket before any handler takes a message. */
+  /**
+   * Opens (or creates) the bucket before any handler takes a message, and sees whether late
+   * checks can be scheduled here (Brigade said why not at start, where they cannot).
+   */
   async onStart(): Promise<void> {
     this.bucket = await this.stores.open<Order>(ORDERS_BUCKET.name, ORDERS_BUCKET);
+    this.lateChecks = await this.schedules.accepts(OrderEvents.lateCheck.subject);
   }
 
   private get orders(): KeyValueBucket<Order> {
@@ -73,8 +83,24 @@ export class OrderService implements OnStart {
       event,
       orderEventOptions(order.id, `placed-${order.id}`),
     );
+    if (this.lateChecks) await this.scheduleLateCheck(event, ctx);
     ctx.logger.info({ order: order.id, total: order.total }, 'order placed');
     return order;
+  }
+
+  /** Asks the server to publish the order's late check `ORDER_LATE_AFTER` from now. */
+  private async scheduleLateCheck(placed: OrderEvent, ctx: MessageContext): Promise<void> {
+    try {
+      await this.schedules.schedule(
+        OrderEvents.lateCheck.subject,
+        placed,
+        { after: this.lateAfter },
+        { name: lateCheckName(placed.id), headers: { [ORDER_ID_HEADER]: placed.id } },
+      );
+    } catch (err) {
+      // The order stands: only its late check is missing, and the log says so.
+      ctx.logger.warn({ err, order: placed.id }, 'could not schedule the late check');
+    }
   }
 
   @Endpoint(OrderApi.get)
@@ -98,14 +124,10 @@ export class OrderService implements OnStart {
   async track(event: OrderEvent, ctx: MessageContext): Promise<void> {
     const status = statusOf(ctx.subject);
     if (!status) return;
-    const orders = this.orders;
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      const entry = await orders.get(event.id);
-      // Not there yet would mean the create is still in flight: let JetStream redeliver.
-      if (!entry) throw new NotFoundError(`order '${event.id}' is not known (yet)`);
-      const order = entry.value;
-      if (!isLater(status, order.status) && order.history.some((h) => h.status === status)) return;
-      const next: Order = {
+    const { written } = await this.change(event.id, (order) => {
+      if (!isLater(status, order.status) && order.history.some((h) => h.status === status))
+        return undefined;
+      return {
         ...order,
         status: isLater(status, order.status) ? status : order.status,
         history: [
@@ -114,19 +136,69 @@ export class OrderService implements OnStart {
         ],
         ...(status === 'cooked' && event.kitchen ? { cookedBy: event.kitchen } : {}),
       };
+    });
+    if (!written) return;
+    ctx.logger.info({ order: event.id, status }, `order ${status}`);
+    if (status === 'served' && this.lateChecks) {
+      // Served: its late check has nothing left to find (it would find it served all the same).
+      await this.schedules
+        .cancel(ORDERS_STREAM.name, lateCheckName(event.id))
+        .catch((err: unknown) =>
+          ctx.logger.warn({ err, order: event.id }, 'could not cancel the late check'),
+        );
+    }
+  }
+
+  /**
+   * An order's late check, published by nats-server `ORDER_LATE_AFTER` after the order was
+   * placed: an order not served by then is marked late, and everyone is told.
+   */
+  @Subscribe(OrderEvents.lateCheck, {
+    durable: { stream: ORDERS_STREAM.name, consumer: 'order_late_check' },
+  })
+  async checkLate(check: OrderEvent, ctx: MessageContext): Promise<void> {
+    const now = new Date().toISOString();
+    const { order } = await this.change(check.id, (current) =>
+      current.status === 'served' || current.late ? undefined : { ...current, late: now },
+    );
+    if (order.late === undefined) return;
+    // Published again on a redelivery: the message id keeps it one event.
+    await this.bus.publish(
+      OrderEvents.late,
+      { id: order.id, at: order.late },
+      orderEventOptions(order.id, `late-${order.id}`),
+    );
+    ctx.logger.warn({ order: order.id, after: this.lateAfter, status: order.status }, 'order late');
+  }
+
+  /**
+   * Writes `change(order)` to the bucket with compare-and-set, reading again when another write
+   * came first; `undefined` from `change` leaves the order as it is. Returns the order as it
+   * stands, and whether this call wrote it.
+   */
+  private async change(
+    id: string,
+    change: (order: Order) => Order | undefined,
+  ): Promise<{ order: Order; written: boolean }> {
+    const orders = this.orders;
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const entry = await orders.get(id);
+      // Not there yet would mean the create is still in flight: let JetStream redeliver.
+      if (!entry) throw new NotFoundError(`order '${id}' is not known (yet)`);
+      const next = change(entry.value);
+      if (!next) return { order: entry.value, written: false };
       try {
-        await orders.update(order.id, next, entry.revision);
-        ctx.logger.info({ order: order.id, status: next.status }, `order ${status}`);
-        return;
+        await orders.update(id, next, entry.revision);
+        return { order: next, written: true };
       } catch (err) {
         // Another write came first: read again. Any other failure (a time-out in a failover)
         // leaves the write's fate unknown: it may still land. Nothing else may write this order
         // until it is known, or a stale compare-and-set could undo it (nats-server 2.9.10 accepts
         // two updates at one revision in a cluster, nats-io/nats-server#4320).
-        if (!(err instanceof ConflictError)) await this.outcomeOf(order.id, entry.revision, err);
+        if (!(err instanceof ConflictError)) await this.outcomeOf(id, entry.revision, err);
       }
     }
-    throw new ConflictError(`order '${event.id}' kept changing; retrying later`);
+    throw new ConflictError(`order '${id}' kept changing; retrying later`);
   }
 
   /**
@@ -147,4 +219,9 @@ export class OrderService implements OnStart {
     }
     if (!readable) throw failure;
   }
+}
+
+/** The name of an order's late check among the ORDERS stream's schedules. */
+function lateCheckName(orderId: string): string {
+  return `late-${orderId}`;
 }

@@ -14,6 +14,8 @@ export interface BoardOrder {
   items?: readonly { readonly dish: string; readonly quantity: number }[];
   total?: number;
   status: OrderStatus;
+  /** When its late check found it not served, if it did. */
+  late?: string;
   /** When each status was reached; `kitchen` on cooking and cooked. */
   readonly steps: Partial<Record<OrderStatus, { at: string; kitchen?: string }>>;
 }
@@ -52,6 +54,14 @@ export class OrderBoard {
     if (order.steps[status]) return;
     order.steps[status] = { at: event.at, ...(event.kitchen ? { kitchen: event.kitchen } : {}) };
     if (isLater(status, order.status)) order.status = status;
+    this.changed(order);
+  }
+
+  /** An order not served in time (`orders.late`). */
+  late(event: OrderEvent): void {
+    const order = this.entry(event.id);
+    if (order.late) return;
+    order.late = event.at;
     this.changed(order);
   }
 

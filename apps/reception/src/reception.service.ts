@@ -37,10 +37,13 @@ export class Reception {
    */
   @Subscribe(OrderEvents.any, { queue: false })
   async follow(event: OrderEvent, ctx: MessageContext): Promise<void> {
-    const status = statusOf(ctx.subject);
-    if (!status) return;
     const isNew = !this.board.knows(event.id);
-    this.board.record(status, event);
+    if (ctx.subject === OrderEvents.late.subject) this.board.late(event);
+    else {
+      const status = statusOf(ctx.subject);
+      if (!status) return;
+      this.board.record(status, event);
+    }
     if (!isNew) return;
     try {
       const order = await this.bus.request(

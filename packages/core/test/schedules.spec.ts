@@ -128,7 +128,10 @@ describe('schedules on the newest server @integration', function () {
   it('publishes a one-off message within a second of its time, across a restart of every service', async () => {
     const first = await start();
     const jsm = await nc.jetstreamManager();
-    const config = (await jsm.streams.info('ORDERS')).config as { allow_msg_schedules?: boolean };
+    const config = (await jsm.streams.info('ORDERS')).config as {
+      allow_msg_schedules?: boolean;
+      subjects: string[];
+    };
     expect(config).to.include({ allow_msg_schedules: true });
     expect(config.subjects).to.deep.equal(['orders.>', '$SCHED.ORDERS.>']);
     const scheduled = await first.schedules.schedule(
@@ -239,6 +242,12 @@ describe('schedules on the newest server @integration', function () {
       (err: unknown) => err,
     );
     expect(nowhere).to.be.instanceOf(NoStreamError);
+    expect(await app.schedules.accepts('orders.late-check.o-1')).to.equal(true);
+    expect(await app.schedules.accepts('orders.late-check.o-1', { recurring: true })).to.equal(
+      true,
+    );
+    expect(await app.schedules.accepts('plain.x')).to.equal(false);
+    expect(await app.schedules.accepts('nowhere.x')).to.equal(false);
     await jsm.streams.delete('PLAIN');
   });
 });
@@ -291,6 +300,7 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
             (err: unknown) => err,
           );
         expect(failed).to.be.instanceOf(ServerTooOldError);
+        expect(await app.schedules.accepts('orders.late-check.o-1')).to.equal(false);
         const nc = await connect({ servers: server.url });
         const info = await (await nc.jetstreamManager()).streams.info('ORDERS');
         expect(info.config.subjects).to.deep.equal(['orders.>']);

@@ -4,6 +4,7 @@ export {
   findNatsServer,
   INSTALL_HINT,
   natsServerOfSuite,
+  newestNatsServer,
   type NatsServerSuite,
 } from './nats-server-binary';
 export { debianMirror, fetchDebianProgram, type DebianProgram } from './debian-package';

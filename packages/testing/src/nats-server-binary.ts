@@ -53,6 +53,24 @@ export function natsServerOfSuite(suite: NatsServerSuite): string {
   return fetched({ ...NATS_SERVER_PACKAGE, suite }, `Debian ${suite}'s nats-server`);
 }
 
+/**
+ * The newest nats-server to be had, for a demo: the one `$NATS_SERVER_BIN` or
+ * `$NATS_SERVER_SUITE` names when set; else Debian sid's (fetched once into a cache); else, when
+ * that cannot be fetched (no Debian mirror), `findNatsServer()`'s, with the reason.
+ */
+export function newestNatsServer(): { binary: string; fallback?: string } {
+  if (process.env['NATS_SERVER_BIN'] || process.env['NATS_SERVER_SUITE'])
+    return { binary: findNatsServer() };
+  try {
+    return { binary: natsServerOfSuite('sid') };
+  } catch (err) {
+    return {
+      binary: findNatsServer(),
+      fallback: `Debian sid's nats-server could not be fetched (${(err as Error).message})`,
+    };
+  }
+}
+
 const NATS_SERVER_PACKAGE: DebianProgram = {
   package: 'nats-server',
   program: 'usr/sbin/nats-server',

@@ -90,6 +90,19 @@ export class JetStreamSchedules extends Schedules {
     };
   }
 
+  override async accepts(subject: string, options: { recurring?: boolean } = {}): Promise<boolean> {
+    const context = await this.jetstream();
+    const feature = options.recurring ? Features.recurringSchedules : Features.messageSchedules;
+    if (!context.capabilities.supports(feature)) return false;
+    try {
+      await this.streamFor(context, subject);
+      return true;
+    } catch (err) {
+      if (err instanceof JetStreamError || err instanceof NoStreamError) return false;
+      throw err;
+    }
+  }
+
   override async list(stream?: string): Promise<Schedule[]> {
     const { jsm } = await this.jetstream();
     const names = stream === undefined ? await streamsTakingSchedules(jsm) : [stream];

@@ -66,6 +66,12 @@ export abstract class Schedules {
     timing: ScheduleTiming,
     options?: ScheduleOptions,
   ): Promise<Schedule>;
+  /**
+   * Whether a schedule to `subject` would be stored: the server has schedules (recurring ones
+   * when asked) and the stream that stores `subject` takes them. For a feature that switches
+   * itself off on an older server instead of failing there.
+   */
+  abstract accepts(subject: string, options?: { recurring?: boolean }): Promise<boolean>;
   /** The schedules `stream` holds, or every stream that takes schedules; by stream and name. */
   abstract list(stream?: string): Promise<Schedule[]>;
   /**
