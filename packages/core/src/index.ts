@@ -50,6 +50,7 @@ export type { EntryDecorator } from './decorators/handler.decorator';
 export { Subscribe } from './decorators/subscribe.decorator';
 export { Endpoint } from './decorators/endpoint.decorator';
 export type {
+  BreakerOptions,
   DurableOptions,
   OrderKeyOption,
   EndpointOptions,
@@ -131,6 +132,7 @@ export {
   InvalidKeyError,
   InvalidOptionError,
   InvalidSubjectError,
+  isOutage,
   isServiceError,
   JetStreamError,
   NoRespondersError,

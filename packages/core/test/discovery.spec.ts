@@ -399,6 +399,7 @@ describe('discovery', () => {
         ackWaitMs: 30_000,
         maxAckPending: 1_000,
         orderBy: undefined,
+        breaker: undefined,
       });
       expect(paid?.durable).to.deep.equal({
         stream: 'ORDERS',
@@ -408,6 +409,7 @@ describe('discovery', () => {
         ackWaitMs: 60_000,
         maxAckPending: 10,
         orderBy: undefined,
+        breaker: undefined,
       });
     });
 

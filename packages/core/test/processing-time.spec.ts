@@ -80,6 +80,7 @@ describe('processing time', () => {
       ackWaitMs: 30_000,
       maxAckPending: 100,
       orderBy: undefined,
+      breaker: undefined,
     };
     const invoker = new HandlerInvoker(
       definition({ durable }),

@@ -20,7 +20,27 @@ describe('stream declarations', () => {
       retention: 'limits',
       allowMsgTtl: false,
       subjectDeleteMarkerTtlMs: 0,
+      schedules: 'off',
     });
+  });
+
+  it('takes schedules always, where the server has them, or never; refuses anything else', () => {
+    const [always, ifSupported, never] = defineStreams([
+      { name: 'A', subjects: ['a'], schedules: true },
+      { name: 'B', subjects: ['b'], schedules: 'if-supported' },
+      { name: 'C', subjects: ['c'], schedules: false },
+    ]);
+    expect([always?.schedules, ifSupported?.schedules, never?.schedules]).to.deep.equal([
+      'on',
+      'if-supported',
+      'off',
+    ]);
+    expect(() =>
+      defineStreams([{ name: 'D', subjects: ['d'], schedules: 'yes' as never }]),
+    ).to.throw(
+      InvalidOptionError,
+      "streams[0] ('D'): invalid schedules: it is true, false or 'if-supported', got yes",
+    );
   });
 
   it('takes per-message TTL and subject delete markers, markers implying TTL', () => {

@@ -163,7 +163,8 @@ function endpointMetadata(handler: HandlerDefinition): Readonly<Record<string, s
 /**
  * A handler's `data` in `STATS`: what a core event handler dropped (backpressure, malformed
  * headers), and for any handler, once it happened, the handlers given up on past their deadline
- * and grace. Nothing when there is nothing of either to say.
+ * and grace, and for a durable handler with a breaker, how often it opened and closed. Nothing
+ * when there is nothing of these to say.
  */
 function statsData(
   handler: HandlerDefinition,
@@ -174,6 +175,10 @@ function statsData(
   if (stats.abandoned > 0) {
     data['abandoned'] = stats.abandoned;
     data['abandoned_running'] = stats.abandonedRunning;
+  }
+  if (handler.durable?.breaker) {
+    data['breaker_opened'] = stats.breakerOpened;
+    data['breaker_closed'] = stats.breakerClosed;
   }
   return Object.keys(data).length === 0 ? {} : { data };
 }

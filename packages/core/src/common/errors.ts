@@ -339,3 +339,17 @@ export function brigadeCodeOf(error: unknown): ErrorCode | undefined {
 }
 
 const CODES = new Set<ErrorCode>(Object.values(ErrorCode));
+
+/**
+ * True for the signs of a downstream outage, as opposed to a bad message: a 503 (an
+ * `UnavailableError`, or a 503 a service replied with), no responders, a request time-out. What
+ * a durable handler's `breaker` counts by default.
+ */
+export function isOutage(error: unknown): boolean {
+  const code = brigadeCodeOf(error);
+  return (
+    code === ErrorCode.NoResponders ||
+    code === ErrorCode.RequestTimeout ||
+    (isServiceError(error) && error.status === ServiceStatus.Unavailable)
+  );
+}

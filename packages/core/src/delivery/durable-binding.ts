@@ -17,6 +17,7 @@ import type { DeadLetterWriter } from '../jetstream/dead-letter-writer';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { KeyedLanes } from './keyed-lanes';
 import { PullFeed } from '../jetstream/pull-feed';
+import { ConsumerBreaker } from './consumer-breaker';
 import type { PulledMessage } from '../jetstream/pulled-message';
 import type { DurableOutcome } from '../pipeline/step';
 
@@ -38,6 +39,7 @@ export class DurableBinding implements Binding {
   /** With `orderBy`: messages waiting behind a running one of their key (counted in flight). */
   private readonly lanes = new KeyedLanes<{ msg: PulledMessage; arrivedAt: number }>();
   private readonly feed: PullFeed;
+  private readonly breaker: ConsumerBreaker | undefined;
   private inFlight = 0;
   private stopping = false;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -58,6 +60,18 @@ export class DurableBinding implements Binding {
       (msg) => this.run(msg),
       invoker.logger,
     );
+    const { breaker } = this.durable;
+    this.breaker =
+      breaker &&
+      new ConsumerBreaker(
+        breaker,
+        jetstream,
+        this.durable,
+        this.feed,
+        invoker.stats,
+        invoker.logger,
+        invoker.where(),
+      );
   }
 
   async bind(): Promise<void> {
@@ -149,6 +163,7 @@ export class DurableBinding implements Binding {
     const failure = this.invoker.record(ctx, error);
     const attempts = msg.deliveryCount;
     const thrown = failureOf(error);
+    if (failure) this.breaker?.failed(thrown);
     if (!failure) {
       this.settle(ctx, { kind: 'ack' }, () => msg.ack());
     } else if (!isPermanentFailure(thrown) && attempts < this.durable.maxDeliver) {
@@ -260,6 +275,7 @@ export class DurableBinding implements Binding {
   private closeWhenDone(): void {
     if (!this.stopping || this.inFlight > 0) return;
     this.feed.close();
+    this.breaker?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.watch.stop();

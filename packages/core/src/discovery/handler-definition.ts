@@ -40,6 +40,17 @@ export interface DurableDefinition {
   readonly maxAckPending: number;
   /** The key messages are handled in order by, if any. */
   readonly orderBy: OrderKey | undefined;
+  /** When the consumer pauses, if ever. */
+  readonly breaker: BreakerDefinition | undefined;
+}
+
+/** A validated `breaker`: durations in ms. */
+export interface BreakerDefinition {
+  readonly failures: number;
+  readonly withinMs: number;
+  readonly pauseMs: number;
+  /** Whether a failure counts. */
+  readonly counts: (error: unknown) => boolean;
 }
 
 /** A validated `orderBy`: a subject token's index (0 the first) or a header name. */
@@ -52,6 +63,7 @@ export const DURABLE_DEFAULTS = {
   backoff: ['1s', '5s', '30s'],
   ackWait: '30s',
   maxAckPending: 1_000,
+  breaker: { failures: 5, within: '30s', pause: '1m' },
 } as const;
 
 export type ServiceClass = abstract new (...args: never[]) => object;

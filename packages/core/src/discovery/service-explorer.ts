@@ -1,5 +1,6 @@
-import { DefinitionError } from '../common/errors';
+import { DefinitionError, isOutage } from '../common/errors';
 import type {
+  BreakerOptions,
   DurableOptions,
   HandlerRecord,
   PayloadEncoding,
@@ -16,6 +17,7 @@ import {
   DEFAULT_HANDLER_LIMITS,
   DURABLE_DEFAULTS,
   TIMEOUT_DEFAULTS,
+  type BreakerDefinition,
   type DurableDefinition,
   type HandlerDefaults,
   type HandlerDefinition,
@@ -236,7 +238,28 @@ function defineDurable(
     ackWaitMs,
     maxAckPending,
     orderBy: defineOrderKey(where, durable.orderBy, record.subject),
+    breaker: defineBreaker(where, durable.breaker),
   });
+}
+
+function defineBreaker(where: string, option: unknown): BreakerDefinition | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option !== 'object' || option === null)
+    throw new DefinitionError(
+      `${where}: invalid durable.breaker ${describe(option)}: give { failures, within, pause, when }, each optional`,
+    );
+  const given = option as BreakerOptions;
+  const defaults = DURABLE_DEFAULTS.breaker;
+  const failures = given.failures ?? defaults.failures;
+  check(where, 'durable.breaker.failures', failures, positiveIntegerProblem(failures));
+  const withinMs = duration(where, 'durable.breaker.within', given.within ?? defaults.within);
+  const pauseMs = duration(where, 'durable.breaker.pause', given.pause ?? defaults.pause);
+  if (withinMs <= 0) check(where, 'durable.breaker.within', given.within, 'within must be over 0');
+  if (pauseMs < 1_000 || pauseMs > MAX_TIMER_MS)
+    check(where, 'durable.breaker.pause', given.pause, 'pause must be at least 1s');
+  if (given.when !== undefined && typeof given.when !== 'function')
+    check(where, 'durable.breaker.when', given.when, 'when is a function of the error');
+  return Object.freeze({ failures, withinMs, pauseMs, counts: given.when ?? isOutage });
 }
 
 function defineOrderKey(where: string, option: unknown, subject: string): OrderKey | undefined {

@@ -1,11 +1,11 @@
 import type { JetStreamClient, JetStreamManager, NatsConnection, NatsError } from 'nats';
-import { JetStreamError, NoRespondersError, NoStreamError } from '../common/errors';
+import { JetStreamError, NoRespondersError, NoStreamError, NotFoundError } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import type { Logger } from '../common/logger';
 import type { NatsTransport } from '../transport/nats-transport';
 import type { HeaderInit } from '../transport/wire-message';
 import type { PublishAck } from './publish-ack';
-import { ServerCapabilities } from './server-features';
+import { Features, ServerCapabilities } from './server-features';
 
 /** What a stream answers to a publish. */
 interface PubAckResponse {
@@ -94,6 +94,34 @@ export class JetStreamContext {
     return { stream: ack.stream, sequence: ack.seq ?? 0, duplicate: ack.duplicate === true };
   }
 
+  /**
+   * Pauses a consumer on the server until `until` (no delivery to any instance meanwhile), or
+   * resumes it at once without one (nats-server 2.11 or later). Returns when it is paused until,
+   * if it is.
+   */
+  async pauseConsumer(stream: string, consumer: string, until?: Date): Promise<Date | undefined> {
+    this.capabilities.require(Features.consumerPause, `pausing consumer '${consumer}'`);
+    const body = until ? { pause_until: until.toISOString() } : {};
+    const reply = await this.transport.request(
+      `$JS.API.CONSUMER.PAUSE.${stream}.${consumer}`,
+      jsonCodec.encode(body),
+      undefined,
+      PAUSE_TIMEOUT_MS,
+    );
+    const answer = jsonCodec.decode(reply.data) as {
+      paused?: boolean;
+      pause_until?: string;
+      error?: { code?: number; description?: string };
+    };
+    if (answer.error) {
+      const reason = answer.error.description ?? `error ${String(answer.error.code)}`;
+      if (answer.error.code === 404)
+        throw new NotFoundError(`no consumer '${consumer}' on stream '${stream}': ${reason}`);
+      throw new JetStreamError(`cannot pause consumer '${consumer}' of '${stream}': ${reason}`);
+    }
+    return answer.paused && answer.pause_until ? new Date(answer.pause_until) : undefined;
+  }
+
   /** The server's counts for a durable consumer (one JetStream API request). */
   async consumerState(stream: string, consumer: string): Promise<ConsumerState> {
     const info = await this.jsm.consumers.info(stream, consumer);
@@ -167,6 +195,8 @@ export async function whileUnavailable<T>(
     }
   }
 }
+
+const PAUSE_TIMEOUT_MS = 5_000;
 
 /** JetStream's error code for "no suitable peers for placement" (a 400). */
 const NO_PEERS_FOR_PLACEMENT = 10005;

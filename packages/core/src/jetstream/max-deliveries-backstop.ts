@@ -87,6 +87,7 @@ export function backstopDefinition(
       ackWaitMs: 30_000,
       maxAckPending: 100,
       orderBy: undefined,
+      breaker: undefined,
     }),
   });
 }

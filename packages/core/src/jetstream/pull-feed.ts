@@ -38,6 +38,8 @@ export class PullFeed {
   private heard = false;
   private silentBeats = 0;
   private stopped = false;
+  /** Pulls nothing meanwhile: a breaker holds it. */
+  private held = false;
 
   constructor(
     private readonly jetstream: JetStreamContext,
@@ -71,9 +73,19 @@ export class PullFeed {
     this.subscription = undefined;
   }
 
+  /** Pulls no more until `resume()`; what is in flight runs on. */
+  hold(): void {
+    this.held = true;
+  }
+
+  resume(): void {
+    this.held = false;
+    this.refill();
+  }
+
   /** Pulls more when enough handler slots are free. Call whenever a message settles. */
   refill(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.held) return;
     const requested = this.pulls.reduce((n, p) => n + p.remaining, 0);
     const free = this.capacity() - requested;
     if (free <= 0 || (requested > 0 && free < Math.max(1, this.windowSize >> 1))) return;
@@ -101,7 +113,8 @@ export class PullFeed {
     if (status === 0) {
       this.consumePull(1);
       const pulled = new PulledMessage(this.jetstream.nc, msg, fault);
-      if (this.stopped) pulled.nak();
+      // Stopped, or held by a breaker: back to the stream at once, for whoever pulls it next.
+      if (this.stopped || this.held) pulled.nak();
       else this.deliver(pulled);
       return;
     }

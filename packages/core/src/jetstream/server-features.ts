@@ -17,6 +17,8 @@ export const Features = {
   messageTtl: { name: 'per-message TTL', since: '2.11', apiLevel: 1 },
   /** `subject_delete_marker_ttl` on a stream (ADR-43). */
   subjectDeleteMarkers: { name: 'subject delete markers', since: '2.11', apiLevel: 1 },
+  /** `$JS.API.CONSUMER.PAUSE`, `pause_until` on a consumer (ADR-44). */
+  consumerPause: { name: 'consumer pause', since: '2.11', apiLevel: 1 },
   /** `allow_msg_schedules` on a stream, `Nats-Schedule: @at …` on a message (ADR-51). */
   messageSchedules: { name: 'message schedules', since: '2.12', apiLevel: 2 },
   /** `@every` and cron schedules, with `Nats-Schedule-Time-Zone` (ADR-51). */

@@ -86,6 +86,31 @@ export interface DurableOptions {
    * Default: no ordering.
    */
   orderBy?: OrderKeyOption;
+  /**
+   * A circuit breaker: when the handler fails `failures` times within `within` for a reason
+   * outside the message (a downstream outage), the consumer pauses for `pause`, so that messages
+   * wait in the stream instead of spending their deliveries on the way to the dead letters. On
+   * nats-server 2.11 or later the consumer is paused on the server, for every instance; on an
+   * older one this instance stops pulling. Counted per instance. Default: none.
+   */
+  breaker?: BreakerOptions;
+}
+
+/** When a durable handler's consumer pauses, and for how long. */
+export interface BreakerOptions {
+  /** Transient failures that open the breaker. Default: 5. */
+  failures?: number;
+  /** ... within this window (ms or `'30s'`). Default: `'30s'`. */
+  within?: Duration;
+  /** How long the consumer pauses (ms or `'1m'`), at least 1 s. Default: `'1m'`. */
+  pause?: Duration;
+  /**
+   * Which failures count. Default: a 503 (`UnavailableError`, or a 503 a service replied with),
+   * no responders and a request time-out: the signs of a downstream outage. A failure of your own
+   * kind (a `fetch` that failed: `TypeError: fetch failed`) counts when this says so, or when the
+   * handler throws an `UnavailableError` for it.
+   */
+  when?: (error: unknown) => boolean;
 }
 
 /** Where a durable handler finds the key its messages are ordered by. */

@@ -167,6 +167,18 @@ export class AppMetrics {
       (h) => h.stats.abandonedRunning,
     );
     perHandler(
+      'brigade_breaker_opened_total',
+      'Times a durable handler’s breaker opened after transient failures: its consumer paused.',
+      (h) => h.stats.breakerOpened,
+      Counter,
+    );
+    perHandler(
+      'brigade_breaker_closed_total',
+      'Times a durable handler’s breaker closed after its pause: its consumer resumed.',
+      (h) => h.stats.breakerClosed,
+      Counter,
+    );
+    perHandler(
       'brigade_dead_lettered_total',
       'Durable messages copied to the dead-letter stream.',
       (h) => h.stats.deadLettered,

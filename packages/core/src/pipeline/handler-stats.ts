@@ -25,6 +25,12 @@ export interface HandlerStats {
   readonly abandoned: number;
   /** Of those, the ones still running. In `STATS` as `data.abandoned_running`. */
   readonly abandonedRunning: number;
+  /**
+   * Times a durable handler's breaker opened (its consumer paused) and closed again. In `STATS`
+   * as `data.breaker_opened` and `data.breaker_closed` for a handler with a breaker.
+   */
+  readonly breakerOpened: number;
+  readonly breakerClosed: number;
 }
 
 /** The live counters behind `HandlerStats`, kept by a handler's invoker. */
@@ -35,6 +41,8 @@ export class HandlerCounters {
   dropped = 0;
   abandoned = 0;
   abandonedRunning = 0;
+  breakerOpened = 0;
+  breakerClosed = 0;
   /** Durable messages copied to the dead-letter stream. */
   deadLettered = 0;
   /** Messages the handler ran: `numRequests` less those turned away. */
@@ -51,7 +59,7 @@ export class HandlerCounters {
 
   snapshot(): HandlerStats {
     const { numRequests, numErrors, lastError, dropped, ran, timed, timedNs } = this;
-    const { abandoned, abandonedRunning } = this;
+    const { abandoned, abandonedRunning, breakerOpened, breakerClosed } = this;
     const processingTimeNs = timed === ran ? timedNs : Math.round((timedNs / timed) * ran);
     return {
       numRequests,
@@ -61,6 +69,8 @@ export class HandlerCounters {
       dropped,
       abandoned,
       abandonedRunning,
+      breakerOpened,
+      breakerClosed,
     };
   }
 }
