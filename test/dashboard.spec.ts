@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { atLeast } from '@brigade/core/internal';
 import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Cleanup, NatsServer, waitFor } from '@brigade/testing';
@@ -222,6 +223,11 @@ describe('the dashboard and reception’s page, in Chromium @integration', funct
       method: 'POST',
     });
     expect(refused.status).to.equal(403);
+    expect(await other.locator('button[data-consumer-action]').count()).to.equal(0);
+    const pause = await fetch(`${readOnly.url}api/consumers/ORDERS/kitchen_cook/pause`, {
+      method: 'POST',
+    });
+    expect(pause.status).to.equal(403);
     await other.close();
   });
 
@@ -243,6 +249,38 @@ describe('the dashboard and reception’s page, in Chromium @integration', funct
       .locator('#action-result.ok', { hasText: `dead letter ${sequence} deleted` })
       .waitFor();
     await page.locator(`#letters tr[data-letter="${sequence}"]`).waitFor({ state: 'detached' });
+  });
+
+  it('pauses a consumer once confirmed and resumes it, where the server can pause consumers', async () => {
+    const version = restaurant.nc.info?.version ?? '';
+    const row = page.locator('[data-stream="ORDERS"] [data-consumer="reception_serve"]');
+    await row.locator('button[data-consumer-action="pause"]').click();
+    expect(await page.locator('#confirm-text').innerText()).to.include(
+      'Pause consumer reception_serve of ORDERS for 5 minutes?',
+    );
+    await page.locator('#confirm-yes').click();
+    if (!atLeast(version, '2.11')) {
+      await page
+        .locator('#action-result.bad', { hasText: 'needs nats-server 2.11 or later' })
+        .waitFor();
+      return;
+    }
+    await page
+      .locator('#action-result.ok', { hasText: 'consumer reception_serve of ORDERS paused until' })
+      .waitFor();
+    // The next snapshot shows it paused, with the way back.
+    await row.locator('[data-field="paused"]', { hasText: 'until' }).waitFor({ timeout: 10_000 });
+    const jsm = await restaurant.nc.jetstreamManager();
+    const paused = (await jsm.consumers.info('ORDERS', 'reception_serve')) as { paused?: boolean };
+    expect(paused.paused).to.equal(true);
+    await row.locator('button[data-consumer-action="resume"]').click();
+    await page.locator('#confirm-yes').click();
+    await page
+      .locator('#action-result.ok', { hasText: 'consumer reception_serve of ORDERS resumed' })
+      .waitFor();
+    await row.locator('button[data-consumer-action="pause"]').waitFor({ timeout: 10_000 });
+    const resumed = (await jsm.consumers.info('ORDERS', 'reception_serve')) as { paused?: boolean };
+    expect(resumed.paused ?? false).to.equal(false);
   });
 
   it('says when NATS is unreachable, and shows the bus once it is there', async () => {

@@ -178,16 +178,21 @@ function streamsHtml(snapshot) {
                 <td class="num" data-field="ack-pending">${number(c.ackPending)}</td>
                 <td class="num${c.redelivered ? ' warn' : ''}" data-field="redelivered">${number(c.redelivered)}</td>
                 <td class="num">${number(c.waiting)}</td>
+                <td data-field="paused">${c.pausedUntil ? `until ${esc(new Date(c.pausedUntil).toLocaleTimeString())}` : '<span class="muted">no</span>'}${
+                  actionsAllowed
+                    ? ` <button type="button" data-consumer-action="${c.pausedUntil ? 'resume' : 'pause'}" data-stream="${esc(s.name)}" data-name="${esc(c.name)}">${c.pausedUntil ? 'Resume' : 'Pause 5 min'}</button>`
+                    : ''
+                }</td>
               </tr>`,
             )
             .join('')
-        : '<tr><td colspan="6" class="muted">no consumers</td></tr>';
+        : '<tr><td colspan="7" class="muted">no consumers</td></tr>';
       return `<article class="stream" data-stream="${esc(s.name)}">
         <h3>${esc(s.name)} <span class="muted">${s.subjects.map(esc).join(', ')}</span></h3>
         <p class="label">${number(s.messages)} message${s.messages === 1 ? '' : 's'} · ${number(s.bytes / 1024, 1)} KiB</p>
         <div class="scroll" tabindex="0" role="region" aria-label="${esc(s.name)} consumers">
           <table>
-            <thead><tr><th scope="col">Consumer</th><th scope="col">Filter</th><th scope="col">Pending</th><th scope="col">Ack pending</th><th scope="col">Redelivered</th><th scope="col">Waiting pulls</th></tr></thead>
+            <thead><tr><th scope="col">Consumer</th><th scope="col">Filter</th><th scope="col">Pending</th><th scope="col">Ack pending</th><th scope="col">Redelivered</th><th scope="col">Waiting pulls</th><th scope="col">Paused</th></tr></thead>
             <tbody>${consumers}</tbody>
           </table>
         </div>
@@ -310,6 +315,23 @@ async function act(kind) {
   else byId('letter-note').textContent = `Failed: ${body.error}`;
 }
 
+async function actOnConsumer(button) {
+  const { consumerAction: kind, stream, name } = button.dataset;
+  const question =
+    kind === 'pause'
+      ? `Pause consumer ${name} of ${stream} for 5 minutes? No instance gets its messages meanwhile; they wait in the stream.`
+      : `Resume consumer ${name} of ${stream} now?`;
+  if (!(await confirmAction(question))) return;
+  const res = await fetch(
+    `/api/consumers/${encodeURIComponent(stream)}/${encodeURIComponent(name)}/${kind}`,
+    { method: 'POST', headers: { 'x-dashboard-token': token } },
+  );
+  const body = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
+  const result = byId('action-result');
+  result.className = `result ${res.ok ? 'ok' : 'bad'}`;
+  result.textContent = res.ok ? body.result : `Failed: ${body.error}`;
+}
+
 function follow() {
   const feed = new EventSource('/events');
   feed.onmessage = (event) => render(JSON.parse(event.data));
@@ -322,12 +344,16 @@ function follow() {
 }
 
 byId('mode').textContent = actionsAllowed
-  ? 'Actions on: dead letters can be replayed and deleted from this page.'
-  : 'Read-only: start with --allow-actions to replay or delete dead letters.';
+  ? 'Actions on: dead letters can be replayed and deleted, consumers paused and resumed, from this page.'
+  : 'Read-only: start with --allow-actions to replay or delete dead letters, pause or resume consumers.';
 byId('mode').className = `mode ${actionsAllowed ? 'on' : 'off'}`;
 byId('letters').addEventListener('click', (event) => {
   const button = event.target.closest('button[data-open]');
   if (button) void openLetter(Number(button.dataset.open));
+});
+byId('streams').addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-consumer-action]');
+  if (button) void actOnConsumer(button);
 });
 byId('replay').addEventListener('click', () => void act('replay'));
 byId('delete').addEventListener('click', () => void act('delete'));

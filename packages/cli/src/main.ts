@@ -15,11 +15,12 @@ import { dlqCommand } from './commands/dlq.command';
 import { messagingCommands } from './commands/messaging.command';
 import { newCommand } from './commands/new.command';
 import { schedulesCommand } from './commands/schedules.command';
+import { consumersCommand } from './commands/consumers.command';
 import { CLI_VERSION } from './version';
 
 const program = new Command('brigade')
   .description(
-    'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters and schedules; watch it all on a dashboard.',
+    'Scaffold Brigade services; discover, inspect and call any NATS service; manage dead letters, schedules and consumers; watch it all on a dashboard.',
   )
   .version(CLI_VERSION)
   .showHelpAfterError()
@@ -30,6 +31,7 @@ program.addCommand(newCommand());
 for (const command of [...discoveryCommands(), ...messagingCommands()]) program.addCommand(command);
 program.addCommand(dlqCommand());
 program.addCommand(schedulesCommand());
+program.addCommand(consumersCommand());
 program.addCommand(asyncApiCommand());
 program.addCommand(dashboardCommand());
 for (const command of program.commands) command.exitOverride().showHelpAfterError();

@@ -108,6 +108,9 @@ describe('brigade CLI @integration', () => {
         ['dlq', 'replay'],
         ['schedules', 'ls'],
         ['schedules', 'cancel'],
+        ['consumers', 'ls'],
+        ['consumers', 'pause'],
+        ['consumers', 'resume'],
       ]) {
         const help = await brigade([...command, '--help']);
         expect(help.code, command.join(' ')).to.equal(0);
@@ -539,6 +542,104 @@ describe('brigade schedules @integration', () => {
     const nope = await brigade(['schedules', 'ls', 'NOPE', ...flags]);
     expect(nope.code).to.equal(1);
     expect(nope.stderr).to.include("there is no stream 'NOPE'");
+  });
+});
+
+describe('brigade consumers @integration', () => {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
+  const cooked: string[] = [];
+
+  @Service({ name: 'kitchen' })
+  class Kitchen {
+    @Subscribe('orders.paid', { durable: { stream: 'ORDERS' } })
+    cook(order: { id: string }): void {
+      cooked.push(order.id);
+    }
+  }
+
+  it('lists consumers, pauses one so that nothing reaches its handler, and resumes it', async () => {
+    const server = cleanup.add(
+      await NatsServer.start({ jetstream: true, binary: natsServerOfSuite('sid') }),
+      (s) => s.stop(),
+    );
+    const app = cleanup.add(
+      await startApp(server, {
+        services: [Kitchen],
+        streams: [{ name: 'ORDERS', subjects: ['orders.>'] }],
+      }),
+      (a) => a.stop(),
+    );
+    const flags = ['--server', server.url];
+    const pause = await brigade([
+      'consumers',
+      'pause',
+      'ORDERS',
+      'kitchen_cook',
+      '--for',
+      '5m',
+      ...flags,
+    ]);
+    expect(pause.code, pause.stderr).to.equal(0);
+    expect(pause.stdout).to.match(/^paused consumer 'kitchen_cook' of 'ORDERS' until \S+Z\n$/);
+    const ls = await brigade(['consumers', 'ls', ...flags]);
+    const rows = ls.stdout.trim().split('\n');
+    expect(rows[0]).to.match(
+      /^STREAM\s+CONSUMER\s+PENDING\s+UNACKED\s+REDELIVERED\s+PAUSED UNTIL$/,
+    );
+    expect(rows.find((r) => r.startsWith('ORDERS '))).to.match(
+      /^ORDERS\s+kitchen_cook\s+0\s+0\s+0\s+\S+Z$/,
+    );
+    await app.bus.publish('orders.paid', { id: 'o-1' }, { durable: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(cooked, 'nothing reaches a paused consumer').to.deep.equal([]);
+    const resume = await brigade(['consumers', 'resume', 'ORDERS', 'kitchen_cook', ...flags]);
+    expect(resume.stdout.trim()).to.equal("resumed consumer 'kitchen_cook' of 'ORDERS'");
+    await waitFor(() => cooked.length === 1, { timeout: 10_000 });
+    const json = JSON.parse(
+      (await brigade(['consumers', 'ls', 'ORDERS', '--json', ...flags])).stdout,
+    );
+    expect(json[0]).to.include({ stream: 'ORDERS', name: 'kitchen_cook', pending: 0 });
+    expect(json[0]).to.not.have.property('pausedUntil');
+    const bad = await brigade([
+      'consumers',
+      'pause',
+      'ORDERS',
+      'kitchen_cook',
+      '--for',
+      'soon',
+      ...flags,
+    ]);
+    expect(bad.code).to.equal(2);
+    const missing = await brigade(['consumers', 'pause', 'ORDERS', 'nobody', ...flags]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/consumer not found/i);
+  });
+
+  it('says which server a pause needs on one without it', async () => {
+    const server = cleanup.add(
+      await NatsServer.start({ jetstream: true, binary: natsServerOfSuite('trixie') }),
+      (s) => s.stop(),
+    );
+    cleanup.add(
+      await startApp(server, {
+        services: [Kitchen],
+        streams: [{ name: 'ORDERS', subjects: ['orders.>'] }],
+      }),
+      (a) => a.stop(),
+    );
+    const pause = await brigade([
+      'consumers',
+      'pause',
+      'ORDERS',
+      'kitchen_cook',
+      '--server',
+      server.url,
+      '--timeout',
+      '1000',
+    ]);
+    expect(pause.code).to.equal(1);
+    expect(pause.stderr).to.include('needs nats-server 2.11 or later');
   });
 });
 

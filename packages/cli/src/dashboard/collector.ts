@@ -1,5 +1,5 @@
 import type { BrigadeClient, ConnectionStatus, DeadLetter, DeadLetters } from '@brigade/core';
-import { JetStreamApi, type StreamView } from './jetstream-api';
+import { JetStreamApi, type StreamView } from '../jetstream-api';
 import { ServicesView, type ServiceView } from './services-view';
 
 export interface CollectorSettings {
@@ -114,6 +114,11 @@ export class DashboardCollector {
     this.wake?.();
     await this.running;
     await this.client?.close();
+  }
+
+  /** The JetStream API on the dashboard's connection; `undefined` while not connected. */
+  jetStreamApi(): JetStreamApi | undefined {
+    return this.jetstream;
   }
 
   /** The dead letters the dashboard acts on; `undefined` while NATS is not connected. */

@@ -14,6 +14,9 @@ const ASSETS: Record<string, { type: string; file: string }> = {
   '/dashboard.css': { type: 'text/css; charset=utf-8', file: 'dashboard.css' },
 };
 const LETTER_PATH = /^\/api\/dead-letters\/(\d{1,15})(\/replay)?$/;
+const CONSUMER_PATH = /^\/api\/consumers\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/(pause|resume)$/;
+/** How long the page's Pause button pauses a consumer, in ms. */
+const PAUSE_MS = 5 * 60_000;
 /** Names a loopback listener answers to; any other Host is a page of another site (DNS rebinding). */
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 const TOKEN_HEADER = 'x-dashboard-token';
@@ -112,6 +115,15 @@ export class DashboardServer {
       const letter = LETTER_PATH.exec(path);
       if (letter)
         return await this.deadLetter(req, res, Number(letter[1]), letter[2] !== undefined);
+      const consumer = CONSUMER_PATH.exec(path);
+      if (consumer)
+        return await this.pauseConsumer(
+          req,
+          res,
+          consumer[1] as string,
+          consumer[2] as string,
+          consumer[3] === 'pause',
+        );
       if (path === '/favicon.ico') {
         res.writeHead(204).end();
         return;
@@ -158,6 +170,42 @@ export class DashboardServer {
     feed.write(frame);
   }
 
+  /** An action of the page: only with --allow-actions, only from this dashboard's own page. */
+  private checkAction(req: IncomingMessage, method: string): void {
+    allow(req, method);
+    if (!this.options.allowActions)
+      throw new HttpError(
+        403,
+        'this dashboard is read-only: start it with --allow-actions to replay, delete, pause or resume',
+      );
+    if (req.headers[TOKEN_HEADER] !== this.token)
+      throw new HttpError(403, 'the action did not come from this dashboard’s page');
+  }
+
+  /** Pauses a consumer on the server for five minutes, or resumes it (nats-server 2.11+). */
+  private async pauseConsumer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    stream: string,
+    consumer: string,
+    pause: boolean,
+  ): Promise<void> {
+    this.checkAction(req, 'POST');
+    const api = this.collector.jetStreamApi();
+    if (!api) throw new HttpError(503, 'NATS is not connected');
+    const state = await api.pause(
+      stream,
+      consumer,
+      pause ? new Date(Date.now() + PAUSE_MS) : undefined,
+    );
+    this.collector.refresh();
+    sendJson(res, 200, {
+      result: state.paused
+        ? `consumer ${consumer} of ${stream} paused until ${state.until ?? 'later'}`
+        : `consumer ${consumer} of ${stream} resumed`,
+    });
+  }
+
   private async deadLetter(
     req: IncomingMessage,
     res: ServerResponse,
@@ -169,14 +217,7 @@ export class DashboardServer {
       if (!letters) throw new HttpError(503, 'NATS is not connected');
       return sendJson(res, 200, detailOf(await letters.get(sequence)));
     }
-    allow(req, replay ? 'POST' : 'DELETE');
-    if (!this.options.allowActions)
-      throw new HttpError(
-        403,
-        'this dashboard is read-only: start it with --allow-actions to replay or delete',
-      );
-    if (req.headers[TOKEN_HEADER] !== this.token)
-      throw new HttpError(403, 'the action did not come from this dashboard’s page');
+    this.checkAction(req, replay ? 'POST' : 'DELETE');
     if (!letters) throw new HttpError(503, 'NATS is not connected');
     if (replay) {
       const ack = await letters.replay(sequence);

@@ -230,7 +230,7 @@ CMD ["node", "dist/main.js"]
     'docker-compose.yml': `# The service with a NATS server (JetStream on): \`docker compose up --build\`.
 services:
   nats:
-    image: nats:2.10-alpine
+    image: nats:2.15-alpine
     command: ['--jetstream', '--store_dir', '/data', '--http_port', '8222']
     ports:
       - '4222:4222'
