@@ -11,11 +11,12 @@
  * fails or is interrupted. Exits 1 when an image does not build, a container exits or an order
  * is not served.
  *
- * Where no container registry can be reached, it makes the two base images the files name
- * (`node:20-bookworm-slim`, `nats:2.10-alpine`) locally, once: a Debian root file system from
- * debootstrap (from the mirror this machine's apt uses), with this machine's Node and npm, a
- * `node` user and this machine's CA certificates for the one it runs on; with Debian trixie's
- * nats-server (2.10, as the tag says) for the other. It prints the server version it ran.
+ * Where the engine cannot pull the two base images the files name (`node:20-bookworm-slim`,
+ * `nats:2.15-alpine`: no registry reachable), it makes them locally, once, under `localhost/`
+ * (where short names resolve first): a Debian root file system from debootstrap (from the mirror
+ * this machine's apt uses), with this machine's Node and npm, a `node` user and this machine's CA
+ * certificates for the one; with Debian sid's nats-server (the line the tag names, checked) for
+ * the other. It prints the server version it ran.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +30,10 @@ import { freePort, REPO_ROOT } from './supervisor';
 import { TOPOLOGY } from './topology';
 
 const PROJECT = 'brigade-restaurant';
-const NODE_IMAGE = 'docker.io/library/node:20-bookworm-slim';
-const NATS_IMAGE = 'docker.io/library/nats:2.10-alpine';
+/** The base images as the Dockerfile and the compose file name them. */
+const NODE_IMAGE = 'node:20-bookworm-slim';
+const NATS_LINE = '2.15';
+const NATS_IMAGE = `nats:${NATS_LINE}-alpine`;
 const ORDERS = 6;
 const HEALTHY_WITHIN_MS = 120_000;
 const SERVED_WITHIN_MS = 90_000;
@@ -167,14 +170,16 @@ function chooseEngine(work: string): Engine {
   );
 }
 
-/** True when Docker Hub answers at all (any HTTP status) within a few seconds. */
-async function registryReachable(): Promise<boolean> {
-  try {
-    await fetch('https://registry-1.docker.io/v2/', { signal: AbortSignal.timeout(5_000) });
-    return true;
-  } catch {
-    return false;
-  }
+/** True when the engine pulls `image` by its short name (its own registries; none named here). */
+async function pulled(image: string, engine: Engine): Promise<boolean> {
+  const pull = spawn('podman', ['pull', '--quiet', image], {
+    env: { ...process.env, ...engine.env },
+    stdio: 'ignore',
+  });
+  const timer = setTimeout(() => pull.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((resolve) => pull.once('close', resolve));
+  clearTimeout(timer);
+  return code === 0;
 }
 
 /** Makes the base images the Dockerfile and compose file name, when this machine has none. */
@@ -182,12 +187,10 @@ async function localBaseImages(engine: Engine, work: string): Promise<void> {
   const exists = (image: string): boolean =>
     spawnSync('podman', ['image', 'exists', image], { env: { ...process.env, ...engine.env } })
       .status === 0;
-  const missing = [NODE_IMAGE, NATS_IMAGE].filter((image) => !exists(image));
+  const absent = [NODE_IMAGE, NATS_IMAGE].filter((image) => !exists(image));
+  const missing: string[] = [];
+  for (const image of absent) if (!(await pulled(image, engine))) missing.push(image);
   if (missing.length === 0) return;
-  if (await registryReachable()) {
-    say(`pulling ${missing.join(', ')} from the registry`);
-    return;
-  }
   if (!onPath('debootstrap'))
     throw new Failure('no registry reachable and no debootstrap: apt-get install -y debootstrap');
   say(`no registry reachable: making ${missing.join(', ')} from Debian's packages`);
@@ -251,7 +254,7 @@ async function nodeImage(engine: Engine, work: string): Promise<void> {
   }
   await importImage(
     root,
-    NODE_IMAGE,
+    `localhost/${NODE_IMAGE}`,
     [
       'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin',
       `ENV NODE_EXTRA_CA_CERTS=${bundle}`,
@@ -264,17 +267,25 @@ async function nodeImage(engine: Engine, work: string): Promise<void> {
 
 /**
  * Debian minbase with wget for the health check and the nats-server of the line the image's tag
- * names (2.10): Debian trixie's, fetched by the testing kit, not bookworm's 2.9.10 under a 2.10 tag.
+ * names: Debian sid's, fetched by the testing kit. When sid has moved past that line, it says to
+ * move the tag along, rather than put another server under it.
  */
 async function natsImage(engine: Engine, work: string): Promise<void> {
   const root = join(work, 'nats-root');
   await bootstrap(root, ['wget']);
-  const server = natsServerOfSuite('trixie');
+  const server = natsServerOfSuite('sid');
   const version = read(server, ['--version'])?.trim() ?? '';
-  if (!/v2\.10\./.test(version))
-    throw new Failure(`the nats image is tagged 2.10, and Debian trixie's server is ${version}`);
+  if (!version.includes(`v${NATS_LINE}.`))
+    throw new Failure(
+      `the nats image is tagged ${NATS_LINE}, and Debian sid's server is ${version}: name its line in the compose files and here`,
+    );
   await run('cp', [server, join(root, 'usr/sbin/nats-server')]);
-  await importImage(root, NATS_IMAGE, ['ENTRYPOINT ["/usr/sbin/nats-server"]'], engine);
+  await importImage(
+    root,
+    `localhost/${NATS_IMAGE}`,
+    ['ENTRYPOINT ["/usr/sbin/nats-server"]'],
+    engine,
+  );
   rmSync(root, { recursive: true, force: true });
 }
 
@@ -481,7 +492,7 @@ function imageFacts(engine: Engine): void {
     read(engine.name, ['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'], env) ?? ''
   )
     .split('\n')
-    .filter((line) => line.includes(PROJECT) || line.includes('nats:2.10-alpine'));
+    .filter((line) => line.includes(PROJECT) || line.includes(NATS_IMAGE));
   for (const line of images) say(`image ${line}`);
   const app = images.map((l) => l.split(' ')[0] as string).find((i) => i.includes('order'));
   if (!app) throw new Failure('no image of the order service was built');
