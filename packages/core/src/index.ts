@@ -88,6 +88,7 @@ export {
   KeyValueBucket,
   KeyValueStores,
   type BucketOptions,
+  type WriteOptions,
   type KeyValueEntry,
 } from './jetstream/key-value';
 export type { Duration } from './common/duration';

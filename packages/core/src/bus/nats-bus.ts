@@ -11,7 +11,7 @@ import {
 import { check, describeIssues } from '../common/schema';
 import type { JetStreamContext } from '../jetstream/jetstream-context';
 import { Features } from '../jetstream/server-features';
-import { parseDuration, type Duration } from '../common/duration';
+import { TTL, ttlHeader } from '../jetstream/message-ttl';
 import type { PublishAck } from '../jetstream/publish-ack';
 import {
   CodecError,
@@ -285,19 +285,4 @@ function decodeReply<T>(msg: WireMessage, raw: boolean): T {
   const error = decodeErrorReply(msg);
   if (error) throw error;
   return (raw ? msg.data : jsonCodec.decode(msg.data)) as T;
-}
-
-/** The header that gives a durable message its own TTL (ADR-43). */
-const TTL = 'Nats-TTL';
-
-/** `Nats-TTL` for `ttl`: whole seconds (`90s`), or `never`. */
-function ttlHeader(ttl: Duration | 'never'): string {
-  if (ttl === 'never') return 'never';
-  const ms = parseDuration(ttl);
-  if (typeof ms === 'string') throw new InvalidOptionError(`ttl: ${ms}, or 'never'`);
-  if (ms < 1_000 || ms % 1_000 !== 0)
-    throw new InvalidOptionError(
-      `ttl must be whole seconds of at least 1 (the server counts a message's TTL in seconds), got ${String(ttl)}`,
-    );
-  return `${ms / 1_000}s`;
 }

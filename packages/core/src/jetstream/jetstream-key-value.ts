@@ -1,4 +1,4 @@
-import type { KV, KvEntry, NatsError } from 'nats';
+import { nuid, type KV, type KvEntry, type NatsError, type StreamConfig } from 'nats';
 import { keyProblem, nameProblem } from '../common/naming-rules';
 import { parseDuration } from '../common/duration';
 import { replicas } from '../discovery/stream-declaration';
@@ -12,19 +12,31 @@ import {
 import { jsonCodec } from '../transport/json.codec';
 import type { Logger } from '../common/logger';
 import { isUnavailable, whileUnavailable, type JetStreamContext } from './jetstream-context';
+import { TTL, ttlHeader } from './message-ttl';
+import { Features } from './server-features';
 
 import {
   KeyValueBucket,
   KeyValueStores,
   type BucketOptions,
   type KeyValueEntry,
+  type WriteOptions,
 } from './key-value';
 
-/** A bucket of the JetStream key-value store. */
+const WRITE_TIMEOUT_MS = 5_000;
+
+/**
+ * A bucket of the JetStream key-value store. With limit markers (`limitMarkerTtl`), a key's own
+ * TTL is written as `Nats-TTL` on a plain JetStream publish to its subject (the `nats` 2.x client's
+ * buckets know no TTLs), and the marker left where a key expired reads as no value: a marker has
+ * no body, and a JSON value always has one.
+ */
 export class JetStreamBucket<T> extends KeyValueBucket<T> {
   constructor(
     private readonly kv: KV,
     private readonly name: string,
+    /** The JetStream context, when the bucket has limit markers (and so key TTLs). */
+    private readonly markers: JetStreamContext | undefined,
   ) {
     super();
   }
@@ -32,15 +44,22 @@ export class JetStreamBucket<T> extends KeyValueBucket<T> {
   override get(key: string): Promise<KeyValueEntry<T> | undefined> {
     return this.call(key, 'read', async () => {
       const entry = await this.kv.get(key);
-      return entry && entry.operation === 'PUT' ? decode<T>(entry) : undefined;
+      return entry && this.holdsValue(entry) ? decode<T>(entry) : undefined;
     });
   }
 
-  override create(key: string, value: T): Promise<number> {
+  override create(key: string, value: T, options: WriteOptions = {}): Promise<number> {
     return this.call(
       key,
       'create',
-      () => this.kv.create(key, jsonCodec.encode(value)),
+      async () => {
+        const ttl = this.ttlOf(options);
+        if (ttl === undefined && !this.markers) return this.kv.create(key, jsonCodec.encode(value));
+        // A key whose last entry is a delete or a marker may be created again: against that entry.
+        const last = await this.kv.get(key);
+        if (last && this.holdsValue(last)) throw new ConflictError(`key '${key}' exists already`);
+        return this.write(key, value, ttl, last?.revision ?? 0);
+      },
       () => `key '${key}' exists already`,
     );
   }
@@ -54,8 +73,12 @@ export class JetStreamBucket<T> extends KeyValueBucket<T> {
     );
   }
 
-  override put(key: string, value: T): Promise<number> {
-    return this.call(key, 'write', () => this.kv.put(key, jsonCodec.encode(value)));
+  override put(key: string, value: T, options: WriteOptions = {}): Promise<number> {
+    return this.call(key, 'write', async () => {
+      const ttl = this.ttlOf(options);
+      if (ttl === undefined) return this.kv.put(key, jsonCodec.encode(value));
+      return this.write(key, value, ttl, undefined);
+    });
   }
 
   override delete(key: string): Promise<void> {
@@ -69,7 +92,46 @@ export class JetStreamBucket<T> extends KeyValueBucket<T> {
     } catch (cause) {
       throw this.unavailable(cause, 'list the keys of') ?? cause;
     }
-    return keys;
+    if (!this.markers) return keys;
+    // The client lists a marker's key like any other: read each, and keep those with a value.
+    const held = await Promise.all(keys.map(async (key) => (await this.get(key)) !== undefined));
+    return keys.filter((_, i) => held[i]);
+  }
+
+  /** A put or a delete, not a marker left where a TTL or `maxAge` removed the key. */
+  private holdsValue(entry: KvEntry): boolean {
+    return entry.operation === 'PUT' && !(this.markers && entry.length === 0);
+  }
+
+  private ttlOf(options: WriteOptions): string | undefined {
+    if (options.ttl === undefined) return undefined;
+    const ttl = ttlHeader(options.ttl);
+    if (!this.markers)
+      throw new InvalidOptionError(
+        `a key's ttl needs a bucket opened with limitMarkerTtl (key-value bucket '${this.name}')`,
+      );
+    return ttl;
+  }
+
+  /** A write through JetStream itself, with `Nats-TTL`, and against `revision` when given. */
+  private async write(
+    key: string,
+    value: T,
+    ttl: string | undefined,
+    revision: number | undefined,
+  ): Promise<number> {
+    const context = this.markers as JetStreamContext;
+    const ack = await context.publish(
+      `$KV.${this.name}.${key}`,
+      jsonCodec.encode(value),
+      {
+        ...(ttl !== undefined && { [TTL]: ttl }),
+        ...(revision !== undefined && { 'Nats-Expected-Last-Subject-Sequence': String(revision) }),
+      },
+      nuid.next(),
+      WRITE_TIMEOUT_MS,
+    );
+    return ack.sequence;
   }
 
   /** Runs one operation on `key`: the key checked first, the server's answer mapped. */
@@ -116,7 +178,18 @@ export class JetStreamKeyValueStores extends KeyValueStores {
     const ttl = options.maxAge === undefined ? 0 : parseDuration(options.maxAge);
     if (typeof ttl === 'string') fail('maxAge', ttl);
     const copies = replicas(options.replicas, fail);
-    const { js } = await this.jetstream();
+    const markerTtl =
+      options.limitMarkerTtl === undefined ? 0 : parseDuration(options.limitMarkerTtl);
+    if (typeof markerTtl === 'string') fail('limitMarkerTtl', markerTtl);
+    if (options.limitMarkerTtl !== undefined && (markerTtl as number) < 1_000)
+      fail('limitMarkerTtl', 'it is at least 1 second');
+    const context = await this.jetstream();
+    const { js } = context;
+    if (markerTtl)
+      context.capabilities.require(
+        Features.subjectDeleteMarkers,
+        `limit markers on key-value bucket '${bucket}'`,
+      );
     const kv = await whileUnavailable(
       `opening key-value bucket '${bucket}'`,
       () =>
@@ -135,7 +208,32 @@ export class JetStreamKeyValueStores extends KeyValueStores {
           }),
       this.logger,
     );
-    return new JetStreamBucket<T>(kv, bucket);
+    if (markerTtl) await this.allowMarkers(context, bucket, markerTtl as number);
+    return new JetStreamBucket<T>(kv, bucket, markerTtl ? context : undefined);
+  }
+
+  /** The bucket's stream allows per-message TTLs and leaves markers this long (never undone). */
+  private async allowMarkers(
+    context: JetStreamContext,
+    bucket: string,
+    markerTtlMs: number,
+  ): Promise<void> {
+    const stream = `KV_${bucket}`;
+    const config = (await context.jsm.streams.info(stream)).config as StreamConfig & {
+      allow_msg_ttl?: boolean;
+      subject_delete_marker_ttl?: number;
+    };
+    const markerTtl = markerTtlMs * 1_000_000;
+    if (config.allow_msg_ttl && config.subject_delete_marker_ttl === markerTtl) return;
+    await context.jsm.streams.update(stream, {
+      ...config,
+      allow_msg_ttl: true,
+      subject_delete_marker_ttl: markerTtl,
+    } as StreamConfig);
+    this.logger.info(
+      { bucket, limitMarkerTtlMs: markerTtlMs },
+      `key-value bucket '${bucket}' takes key TTLs`,
+    );
   }
 }
 
