@@ -8,6 +8,7 @@ import {
   Service,
 } from '@brigade/core';
 import { Cleanup, NatsServer, natsServerOfSuite, startApp, waitFor } from '@brigade/testing';
+import { rejectionOf } from './support/suite-server';
 
 describe('key-value buckets @integration', () => {
   const cleanup = new Cleanup();
@@ -109,10 +110,7 @@ describe('key-value TTLs and limit markers on the newest server @integration', f
     );
     const app = cleanup.add(await startApp(server, { services: [Sessions] }), (a) => a.stop());
     const bucket = await app.keyValues.open('plain');
-    const refused = await bucket.put('k', 1, { ttl: '5s' }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const refused = await rejectionOf(bucket.put('k', 1, { ttl: '5s' }));
     expect(refused).to.be.instanceOf(InvalidOptionError);
     expect((refused as Error).message).to.equal(
       "a key's ttl needs a bucket opened with limitMarkerTtl (key-value bucket 'plain')",
@@ -130,10 +128,7 @@ describe('key-value TTLs and limit markers on the newest server @integration', f
       (s) => s.stop(),
     );
     const app = cleanup.add(await startApp(server, { services: [Sessions] }), (a) => a.stop());
-    const refused = await app.keyValues.open('sessions', { limitMarkerTtl: '10s' }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const refused = await rejectionOf(app.keyValues.open('sessions', { limitMarkerTtl: '10s' }));
     expect(refused).to.be.instanceOf(ServerTooOldError);
     expect((refused as Error).message).to.match(
       /^limit markers on key-value bucket 'sessions' needs nats-server 2\.11 or later \(JetStream API level 1\); connected to 2\.10\./,
@@ -142,9 +137,5 @@ describe('key-value TTLs and limit markers on the newest server @integration', f
 });
 
 async function expectConflict(write: Promise<unknown>): Promise<void> {
-  const err = await write.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).to.be.instanceOf(ConflictError);
+  expect(await rejectionOf(write)).to.be.instanceOf(ConflictError);
 }

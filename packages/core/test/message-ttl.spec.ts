@@ -21,6 +21,8 @@ import {
   type NatsServerSuite,
 } from '@brigade/testing';
 
+import { rejectionOf, suiteServer } from './support/suite-server';
+
 describe('what the server connected to can do', () => {
   it('compares versions as numbers, release candidates and a leading v included', () => {
     expect(atLeast('2.10.27', '2.11')).to.equal(false);
@@ -191,20 +193,12 @@ describe('per-message TTL on the newest server @integration', function () {
 for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServerSuite[]) {
   describe(`per-message TTL refused on Debian ${suite}'s server @integration`, function () {
     this.timeout(60_000);
-    let server: NatsServer;
-    let version: string;
-    before(async () => {
-      server = await NatsServer.start({ jetstream: true, binary: natsServerOfSuite(suite) });
-      const nc = await connect({ servers: server.url });
-      version = nc.info?.version ?? '';
-      await nc.close();
-    });
-    after(() => server.stop());
+    const older = suiteServer(suite);
 
     it('fails the start of an app that declares it, naming the versions, with nothing created', async () => {
       const failed = await Brigade.start({
         services: [Clerk],
-        nats: { servers: server.url },
+        nats: { servers: older.server.url },
         logger: { level: 'silent' },
         streams: [{ name: 'ORDERS', subjects: ['orders.>'], allowMsgTtl: true }],
       }).then(
@@ -213,31 +207,30 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
       );
       expect(failed).to.be.instanceOf(ServerTooOldError);
       expect((failed as Error).message).to.equal(
-        `per-message TTL on stream 'ORDERS' needs nats-server 2.11 or later (JetStream API level 1); connected to ${version} at ${server.url.replace('nats://', '')}`,
+        `per-message TTL on stream 'ORDERS' needs nats-server 2.11 or later (JetStream API level 1); connected to ${older.version} at ${older.address}`,
       );
-      const nc = await connect({ servers: server.url });
+      const nc = await connect({ servers: older.server.url });
       const jsm = await nc.jetstreamManager();
       expect(await jsm.streams.names().next()).to.deep.equal([]);
       await nc.close();
     });
 
     it('refuses a publish with ttl before sending it', async () => {
-      const app = await startApp(server, {
+      const app = await startApp(older.server, {
         services: [Clerk],
         streams: [{ name: 'ORDERS', subjects: ['orders.>'] }],
       });
       try {
-        const failed = await app.bus.publish('orders.e', {}, { durable: true, ttl: '5s' }).then(
-          () => undefined,
-          (err: unknown) => err,
+        const failed = await rejectionOf(
+          app.bus.publish('orders.e', {}, { durable: true, ttl: '5s' }),
         );
         expect(failed).to.be.instanceOf(ServerTooOldError);
         expect((failed as Error).message).to.match(
           new RegExp(
-            `^a durable publish with ttl needs nats-server 2.11 or later .*connected to ${version.replace(/\./g, '\\.')}`,
+            `^a durable publish with ttl needs nats-server 2.11 or later .*connected to ${older.version.replace(/\./g, '\\.')}`,
           ),
         );
-        const nc = await connect({ servers: server.url });
+        const nc = await connect({ servers: older.server.url });
         expect(await storedCount(nc, 'ORDERS')).to.equal(0);
         await nc.close();
       } finally {

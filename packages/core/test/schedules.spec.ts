@@ -23,6 +23,7 @@ import {
   type NatsServerSuite,
 } from '@brigade/testing';
 import { captureLogs } from './support/log-capture';
+import { rejectionOf, suiteServer } from './support/suite-server';
 
 const ORDERS: StreamDeclaration = { name: 'ORDERS', subjects: ['orders.>'], schedules: true };
 
@@ -229,18 +230,12 @@ describe('schedules on the newest server @integration', function () {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'PLAIN', subjects: ['plain.>'] });
     const app = await start();
-    const plain = await app.schedules.schedule('plain.x', {}, { after: '1s' }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const plain = await rejectionOf(app.schedules.schedule('plain.x', {}, { after: '1s' }));
     expect(plain).to.be.instanceOf(JetStreamError);
     expect((plain as Error).message).to.equal(
       "stream 'PLAIN', which stores 'plain.x', takes no schedules: declare it with schedules: true (it allows schedules and stores $SCHED.PLAIN.>)",
     );
-    const nowhere = await app.schedules.schedule('nowhere.x', {}, { after: '1s' }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const nowhere = await rejectionOf(app.schedules.schedule('nowhere.x', {}, { after: '1s' }));
     expect(nowhere).to.be.instanceOf(NoStreamError);
     expect(await app.schedules.accepts('orders.late-check.o-1')).to.equal(true);
     expect(await app.schedules.accepts('orders.late-check.o-1', { recurring: true })).to.equal(
@@ -255,20 +250,12 @@ describe('schedules on the newest server @integration', function () {
 for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServerSuite[]) {
   describe(`schedules on Debian ${suite}'s server @integration`, function () {
     this.timeout(60_000);
-    let server: NatsServer;
-    let version: string;
-    before(async () => {
-      server = await NatsServer.start({ jetstream: true, binary: natsServerOfSuite(suite) });
-      const nc = await connect({ servers: server.url });
-      version = nc.info?.version ?? '';
-      await nc.close();
-    });
-    after(() => server.stop());
+    const older = suiteServer(suite);
 
     it('fails the start of an app whose stream must take them, naming the versions', async () => {
       const failed = await Brigade.start({
         services: [Kitchen],
-        nats: { servers: server.url },
+        nats: { servers: older.server.url },
         logger: { level: 'silent' },
         streams: [ORDERS],
       }).then(
@@ -277,13 +264,13 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
       );
       expect(failed).to.be.instanceOf(ServerTooOldError);
       expect((failed as Error).message).to.equal(
-        `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${version} at ${server.url.replace('nats://', '')}`,
+        `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${older.version} at ${older.address}`,
       );
     });
 
     it("starts with schedules 'if-supported' off, says so once, and refuses a schedule before sending", async () => {
       const logs = captureLogs();
-      const app = await startApp(server, {
+      const app = await startApp(older.server, {
         services: [Kitchen],
         streams: [{ ...ORDERS, schedules: 'if-supported' }],
         logger: { instance: logs.logger },
@@ -291,17 +278,14 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
       try {
         const said = logs.lines.filter((l) => String(l['msg']).includes('schedules'));
         expect(said.map((l) => l['msg'])).to.deep.equal([
-          `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${version} at ${server.url.replace('nats://', '')}: the stream takes none, and what needs them is off`,
+          `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${older.version} at ${older.address}: the stream takes none, and what needs them is off`,
         ]);
-        const failed = await app.schedules
-          .schedule('orders.late-check.o-1', {}, { after: '1s' })
-          .then(
-            () => undefined,
-            (err: unknown) => err,
-          );
+        const failed = await rejectionOf(
+          app.schedules.schedule('orders.late-check.o-1', {}, { after: '1s' }),
+        );
         expect(failed).to.be.instanceOf(ServerTooOldError);
         expect(await app.schedules.accepts('orders.late-check.o-1')).to.equal(false);
-        const nc = await connect({ servers: server.url });
+        const nc = await connect({ servers: older.server.url });
         const info = await (await nc.jetstreamManager()).streams.info('ORDERS');
         expect(info.config.subjects).to.deep.equal(['orders.>']);
         expect(info.state.messages).to.equal(0);
