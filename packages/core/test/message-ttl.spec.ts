@@ -12,14 +12,7 @@ import {
   type StreamDeclaration,
 } from '@brigade/core';
 import { atLeast, Features, ServerCapabilities } from '@brigade/core/internal';
-import {
-  Cleanup,
-  NatsServer,
-  natsServerOfSuite,
-  startApp,
-  waitFor,
-  type NatsServerSuite,
-} from '@brigade/testing';
+import { Cleanup, startApp, waitFor, type NatsServerSuite } from '@brigade/testing';
 
 import { rejectionOf, suiteServer } from './support/suite-server';
 
@@ -105,36 +98,28 @@ class Ledger {
 describe('per-message TTL on the newest server @integration', function () {
   this.timeout(60_000);
   const cleanup = new Cleanup();
-  let server: NatsServer;
-  let nc: NatsConnection;
-
-  before(async () => {
-    server = await NatsServer.start({ jetstream: true, binary: natsServerOfSuite('sid') });
-    nc = await connect({ servers: server.url });
-  });
-  after(async () => {
-    await nc.close();
-    await server.stop();
-  });
+  const newest = suiteServer('sid');
   afterEach(() => cleanup.run());
 
   it('keeps a message its own time, or forever past maxAge, when the stream allows it', async () => {
     const app = cleanup.add(
-      await startApp(server, {
+      await startApp(newest.server, {
         services: [Clerk],
         streams: [{ name: 'ORDERS', subjects: ['orders.>'], maxAge: '3s', allowMsgTtl: true }],
       }),
       (a) => a.stop(),
     );
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     const config = (await jsm.streams.info('ORDERS')).config as { allow_msg_ttl?: boolean };
     expect(config.allow_msg_ttl).to.equal(true);
     const short = await app.bus.publish('orders.a', { id: 'a' }, { durable: true, ttl: '1s' });
     const kept = await app.bus.publish('orders.b', { id: 'b' }, { durable: true, ttl: 'never' });
-    expect(await storedCount(nc, 'ORDERS')).to.equal(2);
+    expect(await storedCount(newest.client, 'ORDERS')).to.equal(2);
     const message = await jsm.streams.getMessage('ORDERS', { seq: short.sequence });
     expect(message.header.get('Nats-TTL')).to.equal('1s');
-    await waitFor(async () => (await storedCount(nc, 'ORDERS')) === 1, { timeout: 5_000 });
+    await waitFor(async () => (await storedCount(newest.client, 'ORDERS')) === 1, {
+      timeout: 5_000,
+    });
     // Past the stream's maxAge of 3 s, the message published with `never` is still there.
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect((await jsm.streams.getMessage('ORDERS', { seq: kept.sequence })).subject).to.equal(
@@ -150,10 +135,10 @@ describe('per-message TTL on the newest server @integration', function () {
       maxAge: '1s',
       subjectDeleteMarkerTtl: '10s',
     };
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     await jsm.streams.delete('ORDERS').catch(() => undefined);
     const app = cleanup.add(
-      await startApp(server, { services: [Ledger], streams: [stream] }),
+      await startApp(newest.server, { services: [Ledger], streams: [stream] }),
       (a) => a.stop(),
     );
     await app.bus.publish('orders.c', { id: 'c' }, { durable: true });
@@ -165,10 +150,10 @@ describe('per-message TTL on the newest server @integration', function () {
   });
 
   it('refuses a ttl that is no whole number of seconds before anything is sent, and relays the stream refusing one', async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     await jsm.streams.delete('ORDERS').catch(() => undefined);
     const app = cleanup.add(
-      await startApp(server, {
+      await startApp(newest.server, {
         services: [Clerk],
         streams: [{ name: 'ORDERS', subjects: ['orders.>'] }],
       }),
@@ -179,7 +164,7 @@ describe('per-message TTL on the newest server @integration', function () {
         () => expect.fail(`ttl ${String(ttl)} was taken`),
         (err: unknown) => expect(err, String(ttl)).to.be.instanceOf(InvalidOptionError),
       );
-    expect(await storedCount(nc, 'ORDERS')).to.equal(0);
+    expect(await storedCount(newest.client, 'ORDERS')).to.equal(0);
     // The stream does not allow TTLs: the server says so, and Brigade passes it on.
     const refused = await app.bus.publish('orders.d', {}, { durable: true, ttl: '5s' }).then(
       () => undefined,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import {
   Brigade,
   InvalidOptionError,
@@ -14,14 +14,7 @@ import {
   type StreamDeclaration,
 } from '@brigade/core';
 import { Features, JetStreamSchedules, ServerCapabilities } from '@brigade/core/internal';
-import {
-  Cleanup,
-  NatsServer,
-  natsServerOfSuite,
-  startApp,
-  waitFor,
-  type NatsServerSuite,
-} from '@brigade/testing';
+import { Cleanup, startApp, waitFor, type NatsServerSuite } from '@brigade/testing';
 import { captureLogs } from './support/log-capture';
 import { rejectionOf, suiteServer } from './support/suite-server';
 
@@ -101,34 +94,24 @@ function instantOf(schedule: string): number {
 describe('schedules on the newest server @integration', function () {
   this.timeout(60_000);
   const cleanup = new Cleanup();
-  let server: NatsServer;
-  let nc: NatsConnection;
-
-  before(async () => {
-    server = await NatsServer.start({ jetstream: true, binary: natsServerOfSuite('sid') });
-    nc = await connect({ servers: server.url });
-  });
-  after(async () => {
-    await nc.close();
-    await server.stop();
-  });
+  const newest = suiteServer('sid');
   beforeEach(() => {
     Kitchen.arrived.length = 0;
   });
   afterEach(async () => {
     await cleanup.run();
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     for (const name of await jsm.streams.names().next()) await jsm.streams.delete(name);
   });
 
   const start = (): Promise<BrigadeApp> =>
-    startApp(server, { services: [Kitchen], streams: [ORDERS] }).then((app) =>
+    startApp(newest.server, { services: [Kitchen], streams: [ORDERS] }).then((app) =>
       cleanup.add(app, (a) => a.stop()),
     );
 
   it('publishes a one-off message within a second of its time, across a restart of every service', async () => {
     const first = await start();
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     const config = (await jsm.streams.info('ORDERS')).config as {
       allow_msg_schedules?: boolean;
       subjects: string[];
@@ -191,7 +174,7 @@ describe('schedules on the newest server @integration', function () {
     expect((await app.schedules.list('ORDERS')).map((s) => s.name)).to.deep.equal(['a-hourly']);
     expect(await app.schedules.cancel('ORDERS', 'a-hourly')).to.equal(true);
     expect(await app.schedules.list('ORDERS')).to.deep.equal([]);
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     const { state } = await jsm.streams.info('ORDERS', { subjects_filter: 'orders.>' });
     expect(state.subjects ?? {}).to.deep.equal({});
   });
@@ -227,7 +210,7 @@ describe('schedules on the newest server @integration', function () {
   });
 
   it('says which stream takes no schedules, and which subject no stream stores', async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await newest.client.jetstreamManager();
     await jsm.streams.add({ name: 'PLAIN', subjects: ['plain.>'] });
     const app = await start();
     const plain = await rejectionOf(app.schedules.schedule('plain.x', {}, { after: '1s' }));

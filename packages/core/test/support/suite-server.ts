@@ -1,4 +1,4 @@
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import { NatsServer, natsServerOfSuite, type NatsServerSuite } from '@brigade/testing';
 
 export interface SuiteServer {
@@ -8,26 +8,33 @@ export interface SuiteServer {
   readonly version: string;
   /** Where it listens, as Brigade's messages name it (`127.0.0.1:4222`). */
   readonly address: string;
+  /** A plain `nats` client on it, for the whole block. */
+  readonly client: NatsConnection;
 }
 
 /** Registers mocha hooks that start Debian `suite`'s nats-server before a block and stop it after. */
 export function suiteServer(suite: NatsServerSuite): SuiteServer {
   let server: NatsServer | undefined;
-  let version = '';
+  let client: NatsConnection | undefined;
   before(async () => {
     server = await NatsServer.start({ jetstream: true, binary: natsServerOfSuite(suite) });
-    const nc = await connect({ servers: server.url });
-    version = nc.info?.version ?? '';
-    await nc.close();
+    client = await connect({ servers: server.url });
   });
-  after(() => server?.stop());
+  after(async () => {
+    await client?.close();
+    await server?.stop();
+  });
   return {
     get server() {
       if (!server) throw new Error('the server starts in before');
       return server;
     },
     get version() {
-      return version;
+      return this.client.info?.version ?? '';
+    },
+    get client() {
+      if (!client) throw new Error('the client connects in before');
+      return client;
     },
     get address() {
       return this.server.url.replace('nats://', '');
