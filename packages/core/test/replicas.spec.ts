@@ -4,16 +4,16 @@ import { Service, Subscribe } from '@brigade/core';
 import { Cleanup, NatsCluster, startApp, waitFor } from '@brigade/testing';
 import { captureLogs } from './support/log-capture';
 
+@Service({ name: 'kitchen' })
+class Kitchen {
+  @Subscribe('orders.paid', { durable: { stream: 'ORDERS' } })
+  cook(): void {}
+}
+
 describe('replicas on a cluster @integration', function () {
   this.timeout(60_000);
   const cleanup = new Cleanup();
   after(() => cleanup.run());
-
-  @Service({ name: 'kitchen' })
-  class Kitchen {
-    @Subscribe('orders.paid', { durable: { stream: 'ORDERS' } })
-    cook(): void {}
-  }
 
   it('applies declared replicas to streams, dead letters and buckets, and never lowers an operator’s', async () => {
     const cluster = cleanup.add(await NatsCluster.start(), (c) => c.stop());
@@ -48,12 +48,6 @@ describe('provisioning while a cluster gathers its peers @integration', function
   this.timeout(90_000);
   const cleanup = new Cleanup();
   after(() => cleanup.run());
-
-  @Service({ name: 'kitchen' })
-  class Kitchen {
-    @Subscribe('orders.paid', { durable: { stream: 'ORDERS' } })
-    cook(): void {}
-  }
 
   it('waits for the peers a replicated stream needs instead of failing start', async () => {
     // A cluster whose third machine has not come up yet: two peers, and a stream that needs three.
