@@ -171,6 +171,26 @@ export function isUnavailable(err: unknown): boolean {
 const PATIENCE_MS = 30_000;
 
 /**
+ * Waits until a replicated stream just created has elected its leader: until then a publish to
+ * it finds no responders. Throws a `JetStreamError` when none is elected within the patience.
+ */
+export async function untilLeader(jsm: JetStreamManager, stream: string): Promise<void> {
+  const giveUpAt = Date.now() + PATIENCE_MS;
+  for (;;) {
+    const info = await jsm.streams.info(stream).catch((err: unknown) => {
+      if (isUnavailable(err)) return undefined;
+      throw err;
+    });
+    if (info?.cluster?.leader) return;
+    if (Date.now() > giveUpAt)
+      throw new JetStreamError(
+        `stream '${stream}' has elected no leader in ${PATIENCE_MS} ms: are enough of the cluster's servers up?`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
  * Runs an idempotent set-up step (provisioning, opening a bucket) again, with growing pauses,
  * while it fails because JetStream is unavailable (time-outs and 503s while a cluster elects its
  * leaders or is busy creating replicated streams); any other failure, or one that outlasts the

@@ -11,7 +11,12 @@ import {
 } from '../common/errors';
 import { jsonCodec } from '../transport/json.codec';
 import type { Logger } from '../common/logger';
-import { isUnavailable, whileUnavailable, type JetStreamContext } from './jetstream-context';
+import {
+  isUnavailable,
+  untilLeader,
+  whileUnavailable,
+  type JetStreamContext,
+} from './jetstream-context';
 import { TTL, ttlHeader } from './message-ttl';
 import { Features } from './server-features';
 
@@ -208,6 +213,8 @@ export class JetStreamKeyValueStores extends KeyValueStores {
           }),
       this.logger,
     );
+    // A replicated bucket answers writes once its stream has a leader.
+    if (copies > 1) await untilLeader(context.jsm, `KV_${bucket}`);
     if (markerTtl) await this.allowMarkers(context, bucket, markerTtl as number);
     return new JetStreamBucket<T>(kv, bucket, markerTtl ? context : undefined);
   }

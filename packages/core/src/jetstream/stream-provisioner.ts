@@ -13,7 +13,7 @@ import { subjectCovers, type StreamDefinition } from '../discovery/stream-declar
 import { JetStreamError } from '../common/errors';
 import { scheduleSubject } from './schedules';
 import type { Logger } from '../common/logger';
-import { isNotFound, type JetStreamContext } from './jetstream-context';
+import { isNotFound, untilLeader, type JetStreamContext } from './jetstream-context';
 import { Features } from './server-features';
 
 /** A durable handler's consumer, and who it belongs to (for error messages). */
@@ -50,6 +50,8 @@ export class StreamProvisioner {
     if (!existing) {
       try {
         await this.jetstream.jsm.streams.add(desired);
+        // Replicated, it takes publishes once its replicas have elected a leader.
+        if (definition.replicas > 1) await untilLeader(this.jetstream.jsm, definition.name);
         this.logger.info(
           { stream: definition.name, subjects: definition.subjects },
           `stream '${definition.name}' created`,
