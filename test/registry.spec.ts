@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { expect } from 'chai';
 import { composeProblems } from './support/compose-schema';
+import { blocksOf } from './support/markdown';
 import { LocalRegistry, sh } from './support/registry';
 import { expectDevServesAndRestarts } from './support/scaffolded';
 
@@ -148,6 +149,41 @@ describe('Brigade installed from a registry into a project of its own @integrati
       expect(help).to.include('Usage: brigade');
     });
   }
+
+  it('the README’s install lines, run as written, install Brigade into a project you have: from the registry, and packed from this repository', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const lines = (
+      blocksOf(ROOT, 'README.md').find((b) => b.text.startsWith('npm install @brigade/core\n'))
+        ?.text ?? ''
+    )
+      .trim()
+      .split('\n');
+    expect(lines, 'the README’s block for a project you have').to.have.length(2);
+    const yours = join(work, 'yours');
+    mkdirSync(yours);
+    await sh('npm', ['init', '-y'], yours);
+    writeFileSync(join(yours, '.npmrc'), registry.npmrc());
+    for (const line of lines) await sh('sh', ['-c', line], yours);
+    expect(await sh('npx', ['brigade', '--help'], yours)).to.include('Usage: brigade');
+    expect(existsSync(join(yours, 'node_modules/@brigade/testing/package.json'))).to.equal(true);
+
+    // From this repository instead: the README's `npm pack` and `npm install` of the tarballs.
+    const prose = readme.replace(/\s*\n\s*/g, ' ');
+    const pack = /`(mkdir -p <your project>\/vendor && npm pack [^`]+)`/.exec(prose);
+    const install = /`(npm install \.\/vendor\/[^`]+)`/.exec(prose);
+    expect(pack?.[1], 'the README’s npm pack line').to.include('--pack-destination');
+    const packedInto = join(work, 'packed');
+    mkdirSync(packedInto);
+    await sh('npm', ['init', '-y'], packedInto);
+    await sh('sh', ['-c', (pack?.[1] as string).replaceAll('<your project>', packedInto)], ROOT);
+    // No registry holds Brigade here: only the tarballs can satisfy it.
+    await sh('sh', ['-c', install?.[1] as string], packedInto);
+    const manifest = JSON.parse(readFileSync(join(packedInto, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies['@brigade/core']).to.equal('file:vendor/brigade-core-0.1.0.tgz');
+    expect(await sh('npx', ['brigade', '--help'], packedInto)).to.include('Usage: brigade');
+  });
 
   it('`npx @brigade/cli new payments` outside a workspace starts a project that installs, tests, builds, watches and validates untouched', async () => {
     const userconfig = join(work, 'publish.npmrc');
