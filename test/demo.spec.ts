@@ -14,10 +14,10 @@ class DemoRun {
   readonly exited: Promise<number | null>;
   private out = '';
 
-  /** `asWritten`: through `npm run demo -- ...`, exactly the README's command. */
+  /** `asWritten`: through `npm run demo` (`-- ...` when given args), exactly the README's command. */
   constructor(args: readonly string[], env: Record<string, string> = {}, asWritten = false) {
     const [command, argv] = asWritten
-      ? ['npm', ['run', 'demo', '--', ...args]]
+      ? ['npm', ['run', 'demo', ...(args.length > 0 ? ['--', ...args] : [])]]
       : [
           process.execPath,
           [
@@ -203,9 +203,10 @@ describe('npm run demo, stopped and failing as a person meets it @integration', 
     });
   }
 
-  it('runs as the README writes it, `npm run demo -- --orders N`, and prints the addresses to open only with --keep', async () => {
-    const run = demo(['--orders', '1'], {}, true);
+  it('runs as the README writes it, `npm run demo`, names its server, and prints the addresses to open only with --keep', async () => {
+    const run = demo([], {}, true);
     expect(await run.exited, run.output).to.equal(0);
+    expect(run.output).to.match(/nats-server 2\.\d+\.\d+ \(see README, Servers and features\)/);
     expect(run.output)
       .to.include('`-- --keep` keeps it up to watch')
       .and.not.include("reception's live page:")
