@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BrigadeClient,
   ConnectionError,
@@ -11,6 +13,7 @@ import { Cleanup, NatsServer, startApp } from '@brigade/testing';
 import { captureLogs } from './support/log-capture';
 import {
   makeCertificates,
+  skipWithoutOpenssl,
   makeNkeyConfig,
   makeOperatorSetup,
   type Certificates,
@@ -31,14 +34,15 @@ const ENV = [
 describe('credentials and TLS @integration', function () {
   this.timeout(30_000);
   const cleanup = new Cleanup();
-  let certs: Certificates;
+  /** Where the NKey and operator files go. */
+  let work: string;
   const saved: Record<string, string | undefined> = {};
 
   before(() => {
-    certs = makeCertificates();
+    work = mkdtempSync(join(tmpdir(), 'brigade-credentials-'));
     for (const name of ENV) saved[name] = process.env[name];
   });
-  after(() => rmSync(certs.dir, { recursive: true, force: true }));
+  after(() => rmSync(work, { recursive: true, force: true }));
   afterEach(async () => {
     for (const name of ENV) {
       if (saved[name] === undefined) delete process.env[name];
@@ -174,13 +178,13 @@ describe('credentials and TLS @integration', function () {
 
   describe('NKey', () => {
     it('signs the challenge with a seed from settings or NATS_NKEY, and fails fast with another', async () => {
-      const { config, seed } = makeNkeyConfig(certs.dir);
+      const { config, seed } = makeNkeyConfig(work);
       const s = await server(['-c', config]);
       await roundTrip({ servers: s.url, nkeySeed: seed });
       process.env['NATS_NKEY'] = seed;
       await roundTrip({ servers: s.url });
       delete process.env['NATS_NKEY'];
-      const other = makeNkeyConfig(certs.dir).seed;
+      const other = makeNkeyConfig(work).seed;
       const { error, ms } = await refusal({ servers: s.url, nkeySeed: other });
       expect(error.message).to.include('authorization violation').and.not.include(other);
       expect(ms).to.be.below(2_000);
@@ -189,7 +193,7 @@ describe('credentials and TLS @integration', function () {
 
   describe('.creds (operator mode)', () => {
     it('connects with a user JWT the account signed, from settings or NATS_CREDS; refuses a stranger', async () => {
-      const setup = makeOperatorSetup(certs.dir);
+      const setup = makeOperatorSetup(work);
       const s = await server(['-c', setup.config]);
       await roundTrip({ servers: s.url, credentialsFile: setup.creds });
       process.env['NATS_CREDS'] = setup.creds;
@@ -203,6 +207,13 @@ describe('credentials and TLS @integration', function () {
   });
 
   describe('TLS', () => {
+    let certs: Certificates;
+    before(function () {
+      skipWithoutOpenssl(this);
+      certs = makeCertificates();
+    });
+    after(() => certs && rmSync(certs.dir, { recursive: true, force: true }));
+
     const tlsArgs = (): string[] => [
       '--tls',
       '--tlscert',

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccount, createOperator, createUser, type KeyPair } from 'nkeys.js';
+import { fetchDebianProgram } from '@brigade/testing';
 
 /** PEM files of a throwaway CA, a server certificate for 127.0.0.1 and a client certificate. */
 export interface Certificates {
@@ -15,12 +16,38 @@ export interface Certificates {
   readonly clientKey: string;
 }
 
+/**
+ * The openssl program: the installed one; else, on a Debian or Ubuntu machine, the
+ * distribution's package fetched once into the testing kit's cache (no root, nothing installed);
+ * else `undefined`.
+ */
+export function opensslProgram(): string | undefined {
+  if (spawnSync('openssl', ['version']).status === 0) return 'openssl';
+  try {
+    const program = fetchDebianProgram({ package: 'openssl', program: 'usr/bin/openssl' });
+    return spawnSync(program, ['version']).status === 0 ? program : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Skips the calling suite, saying in one line what to install, when no openssl can be had;
+ * under `CI=true`, where `.ci/run` installs it, a missing one fails instead.
+ */
+export function skipWithoutOpenssl(suite: Mocha.Context): void {
+  if (opensslProgram() !== undefined || process.env['CI'] === 'true') return;
+  console.log('      skipped: no openssl to make certificates with (apt-get install -y openssl)');
+  suite.skip();
+}
+
 /** Makes the certificates with openssl, in a fresh temporary folder. */
 export function makeCertificates(): Certificates {
   const dir = mkdtempSync(join(tmpdir(), 'brigade-tls-'));
   const file = (name: string): string => join(dir, name);
+  const program = opensslProgram() ?? 'openssl';
   const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'pipe' });
+    execFileSync(program, args, { stdio: 'pipe' });
   };
   openssl(
     'req',
