@@ -1,4 +1,5 @@
-import type { Bus } from '@brigade/core';
+import type { BrigadeClient } from '@brigade/core';
+import { atLeast, Features } from '@brigade/core/internal';
 
 /** A stream as the dashboard shows it. */
 export interface StreamView {
@@ -84,7 +85,7 @@ const MAX_LISTED = 1_024;
  */
 export class JetStreamApi {
   constructor(
-    private readonly bus: Bus,
+    private readonly client: BrigadeClient,
     private readonly timeoutMs: number,
   ) {}
 
@@ -110,24 +111,22 @@ export class JetStreamApi {
 
   /**
    * Pauses a consumer on the server until `until` (no instance gets its messages meanwhile), or
-   * resumes it now without one. Needs nats-server 2.11 or later: an older one answers no
-   * responders or an unknown request, said as such.
+   * resumes it now without one. Refused before anything is sent on a server older than 2.11,
+   * which would not answer at all.
    */
   async pause(stream: string, consumer: string, until?: Date): Promise<PauseState> {
-    const subject = `$JS.API.CONSUMER.PAUSE.${stream}.${consumer}`;
-    let reply: PauseReply;
-    try {
-      reply = await this.bus.request<PauseReply>(
-        subject,
-        until ? { pause_until: until.toISOString() } : {},
-        { timeout: this.timeoutMs },
-      );
-    } catch (err) {
+    const { since } = Features.consumerPause;
+    const server = this.client.connection.server;
+    if (server && !atLeast(server.version, since))
       throw new Error(
-        `${until ? 'pausing' : 'resuming'} a consumer needs nats-server 2.11 or later: ${(err as Error).message}`,
-        { cause: err },
+        `${until ? 'pausing' : 'resuming'} a consumer needs nats-server ${since} or later; connected to ${server.version} at ${server.url}`,
       );
-    }
+    const subject = `$JS.API.CONSUMER.PAUSE.${stream}.${consumer}`;
+    const reply = await this.client.bus.request<PauseReply>(
+      subject,
+      until ? { pause_until: until.toISOString() } : {},
+      { timeout: this.timeoutMs },
+    );
     if (reply.error)
       throw new Error(`${subject}: ${reply.error.description} (${reply.error.code})`);
     return {
@@ -164,7 +163,7 @@ export class JetStreamApi {
   ): Promise<T[]> {
     const all: T[] = [];
     for (;;) {
-      const reply = await this.bus.request<R>(
+      const reply = await this.client.bus.request<R>(
         subject,
         { offset: all.length },
         { timeout: this.timeoutMs },

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { connect, type NatsConnection } from 'nats';
 import {
-  Brigade,
   Endpoint,
   InvalidOptionError,
   JetStreamError,
@@ -14,7 +13,7 @@ import {
 import { atLeast, Features, ServerCapabilities } from '@brigade/core/internal';
 import { Cleanup, startApp, waitFor, type NatsServerSuite } from '@brigade/testing';
 
-import { rejectionOf, suiteServer } from './support/suite-server';
+import { rejectionOf, startRefusal, suiteServer } from './support/suite-server';
 
 describe('what the server connected to can do', () => {
   it('compares versions as numbers, release candidates and a leading v included', () => {
@@ -181,15 +180,10 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
     const older = suiteServer(suite);
 
     it('fails the start of an app that declares it, naming the versions, with nothing created', async () => {
-      const failed = await Brigade.start({
+      const failed = await startRefusal(older, {
         services: [Clerk],
-        nats: { servers: older.server.url },
-        logger: { level: 'silent' },
         streams: [{ name: 'ORDERS', subjects: ['orders.>'], allowMsgTtl: true }],
-      }).then(
-        (app) => app.stop().then(() => undefined),
-        (err: unknown) => err,
-      );
+      });
       expect(failed).to.be.instanceOf(ServerTooOldError);
       expect((failed as Error).message).to.equal(
         `per-message TTL on stream 'ORDERS' needs nats-server 2.11 or later (JetStream API level 1); connected to ${older.version} at ${older.address}`,

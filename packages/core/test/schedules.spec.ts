@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { connect } from 'nats';
 import {
-  Brigade,
   InvalidOptionError,
   JetStreamError,
   NoStreamError,
@@ -16,7 +15,7 @@ import {
 import { Features, JetStreamSchedules, ServerCapabilities } from '@brigade/core/internal';
 import { Cleanup, startApp, waitFor, type NatsServerSuite } from '@brigade/testing';
 import { captureLogs } from './support/log-capture';
-import { rejectionOf, suiteServer } from './support/suite-server';
+import { rejectionOf, startRefusal, suiteServer } from './support/suite-server';
 
 const ORDERS: StreamDeclaration = { name: 'ORDERS', subjects: ['orders.>'], schedules: true };
 
@@ -236,15 +235,10 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly NatsServe
     const older = suiteServer(suite);
 
     it('fails the start of an app whose stream must take them, naming the versions', async () => {
-      const failed = await Brigade.start({
+      const failed = await startRefusal(older, {
         services: [Kitchen],
-        nats: { servers: older.server.url },
-        logger: { level: 'silent' },
         streams: [ORDERS],
-      }).then(
-        (app) => app.stop().then(() => undefined),
-        (err: unknown) => err,
-      );
+      });
       expect(failed).to.be.instanceOf(ServerTooOldError);
       expect((failed as Error).message).to.equal(
         `schedules on stream 'ORDERS' needs nats-server 2.12 or later (JetStream API level 2); connected to ${older.version} at ${older.address}`,

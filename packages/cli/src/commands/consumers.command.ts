@@ -46,7 +46,7 @@ export function consumersCommand(): Command {
       .option('--json', 'print JSON')
       .action(async (stream: string | undefined, flags: ConnectionFlags) => {
         const streams = await withClient(flags, (c) =>
-          new JetStreamApi(c.bus, timeoutOf(flags)).streams(),
+          new JetStreamApi(c, timeoutOf(flags)).streams(),
         );
         const rows = streams
           .filter((s) => stream === undefined || s.name === stream)
@@ -80,7 +80,7 @@ export function consumersCommand(): Command {
       .action(async (stream: string, consumer: string, flags: PauseFlags) => {
         const until = pauseEnd(flags);
         const state = await withClient(flags, (c) =>
-          new JetStreamApi(c.bus, timeoutOf(flags)).pause(stream, consumer, until),
+          new JetStreamApi(c, timeoutOf(flags)).pause(stream, consumer, until),
         );
         print(
           `paused consumer '${consumer}' of '${stream}' until ${state.until ?? until.toISOString()}`,
@@ -95,7 +95,7 @@ export function consumersCommand(): Command {
       .argument('<consumer>', 'its name')
       .action(async (stream: string, consumer: string, flags: ConnectionFlags) => {
         await withClient(flags, (c) =>
-          new JetStreamApi(c.bus, timeoutOf(flags)).pause(stream, consumer),
+          new JetStreamApi(c, timeoutOf(flags)).pause(stream, consumer),
         );
         print(`resumed consumer '${consumer}' of '${stream}'`);
       }),

@@ -148,7 +148,7 @@ export class DashboardCollector {
   private async tryConnect(): Promise<BrigadeClient | undefined> {
     try {
       this.client = await this.connect();
-      this.jetstream = new JetStreamApi(this.client.bus, this.settings.timeoutMs);
+      this.jetstream = new JetStreamApi(this.client, this.settings.timeoutMs);
       this.connectFailure = undefined;
       return this.client;
     } catch (err) {

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { Brigade, type BrigadeOptions } from '@brigade/core';
 import { NatsServer, natsServerOfSuite, type NatsServerSuite } from '@brigade/testing';
 
 export interface SuiteServer {
@@ -47,5 +48,22 @@ export function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => undefined,
     (err: unknown) => err,
+  );
+}
+
+/**
+ * What `Brigade.start` failed with on this block's server, quietly; an app that did start is
+ * stopped again, and `undefined` is returned.
+ */
+export function startRefusal(
+  on: SuiteServer,
+  options: Omit<BrigadeOptions, 'nats' | 'logger'>,
+): Promise<unknown> {
+  return rejectionOf(
+    Brigade.start({
+      ...options,
+      nats: { servers: on.server.url },
+      logger: { level: 'silent' },
+    }).then((app) => app.stop()),
   );
 }
